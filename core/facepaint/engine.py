@@ -1,0 +1,66 @@
+"""The engine: frames in, frames out, one stream at a time.
+
+    engine = Engine(device="auto")
+    for result in engine.run(frames):      # frames: iterable of Frame
+        result.image, result.faces, result.timings
+
+Every host (CLI files, ffmpeg pipes, the OBS/Blender service) feeds this same
+object; it never touches files or sockets itself.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable, Iterator
+
+from .device import resolve_device
+from .facestack import FaceStack, StageTimer
+from .modes import Mode, create_mode
+from .types import Frame, FrameResult
+
+
+class Engine:
+    """Runs the face stack and (optionally) a mode on each frame.
+
+    mode: a registered mode name, a ``Mode`` instance, or None to pass frames
+        through unchanged (the faces are still reported).
+    detect_every: frames between full detections (1 = every frame).
+    """
+
+    def __init__(self, mode: str | Mode | None = None, device: str = "auto", detect_every: int = 1,
+                 detect_max_side: int = 1280, **mode_options):
+        self.device = resolve_device(device)
+        self.faces = FaceStack(device=self.device, detect_every=detect_every, detect_max_side=detect_max_side)
+        if isinstance(mode, str):
+            mode = create_mode(mode, device=self.device, **mode_options)
+        self.mode: Mode | None = mode
+
+    def process(self, frame: Frame) -> FrameResult:
+        timer = StageTimer()
+        start = time.perf_counter()
+        faces = self.faces(frame, timer)
+        image = frame.image
+        if self.mode is not None:
+            for track_id in self.faces.born:
+                self.mode.begin(track_id)
+            with timer("mode"):
+                image = self.mode.render(frame, faces)
+            for track_id in self.faces.ended:
+                self.mode.end(track_id)
+        timer.times["total"] = (time.perf_counter() - start) * 1000.0
+        return FrameResult(frame=frame, image=image, faces=faces, timings=timer.times)
+
+    def run(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
+        for frame in frames:
+            yield self.process(frame)
+
+    def close(self) -> None:
+        self.faces.close()
+        if self.mode is not None:
+            self.mode.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

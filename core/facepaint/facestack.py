@@ -1,0 +1,122 @@
+"""The face stack: detect -> track -> landmarks, one ``Face`` per tracked face per frame.
+
+Detection is the expensive, far-seeing stage, so it runs every ``detect_every``
+frames (and at once whenever a track loses its landmarks); in between, each
+track is followed by fitting landmarks on a crop around its predicted box.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from contextlib import contextmanager
+
+import numpy as np
+
+from .detect import CenterFaceDetector
+from .landmarks import FaceLandmarker
+from .pose import pose_from_matrix
+from .track import FaceTracker, Track
+from .types import Face, Frame
+
+
+class StageTimer:
+    """Milliseconds per named stage for the current frame (``make bench`` reads these)."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = _time.perf_counter()
+        try:
+            yield
+        finally:
+            self.times[name] = self.times.get(name, 0.0) + (_time.perf_counter() - start) * 1000.0
+
+
+class FaceStack:
+    """Stateful per stream: feed frames in order, get that frame's faces.
+
+    detect_every: run the detector every N frames (1 = every frame, for single
+        images and offline files where recall matters more than speed).
+    detect_max_side: longest side the detector sees (smaller = faster, misses tiny faces).
+    min_landmark_size: faces smaller than this (px) are reported with a box only.
+    """
+
+    def __init__(self, device: str = "cpu", detect_every: int = 1, detect_max_side: int = 1280,
+                 detect_threshold: float = 0.5, min_landmark_size: float = 12.0, max_missing: float = 0.5):
+        self.detector = CenterFaceDetector(device=device, threshold=detect_threshold, max_side=detect_max_side)
+        self.landmarker = FaceLandmarker()
+        self.tracker = FaceTracker(max_missing=max_missing)
+        self.detect_every = max(1, int(detect_every))
+        self.min_landmark_size = min_landmark_size
+        self._frames_since_detection = None  # None: detect on the first frame
+        self._need_detection = True
+        self.born: list[int] = []
+        self.ended: list[int] = []
+
+    def close(self) -> None:
+        self.landmarker.close()
+
+    def __call__(self, frame: Frame, timer: StageTimer | None = None) -> list[Face]:
+        timer = timer or StageTimer()
+        image, now = frame.image, frame.time
+        self.tracker.predict(now)
+        due = (self._need_detection or self._frames_since_detection is None
+               or self._frames_since_detection + 1 >= self.detect_every)
+        detections_for: dict[int, np.ndarray] = {}
+        self.born = []
+        if due:
+            with timer("detect"):
+                detections = self.detector(image)
+            with timer("track"):
+                pairs, born = self.tracker.associate(detections, now)
+            for track, det in pairs:
+                detections_for[track.id] = det.box
+                track.score = 0.7 * track.score + 0.3 * det.score
+            for track in born:
+                detections_for[track.id] = track.box
+            self.born = [t.id for t in born]
+            self._frames_since_detection = 0
+        else:
+            self._frames_since_detection += 1
+
+        self._need_detection = False
+        with timer("landmarks"):
+            for track in self.tracker.tracks:
+                self._refine(track, image, detections_for.get(track.id), now)
+        with timer("track"):
+            self.ended = [t.id for t in self.tracker.end_frame(now)]
+        return [self._face(t, frame) for t in self.tracker.tracks]
+
+    def _refine(self, track: Track, image: np.ndarray, detected_box: np.ndarray | None, now: float) -> None:
+        """Fit landmarks around the track (or its fresh detection); fall back to the box alone."""
+        box = detected_box if detected_box is not None else track.box
+        fit = None
+        if max(box[2] - box[0], box[3] - box[1]) >= self.min_landmark_size:
+            fit = self.landmarker(image, box)
+        if fit is not None:
+            track.measure_landmarks(fit.landmarks, fit.blendshapes, fit.transform, now)
+            return
+        if track.landmarks is not None and detected_box is None:
+            # Lost the fit between detections: look for the face again on the next frame.
+            self._need_detection = True
+        track.forget_landmarks()
+        if detected_box is not None:
+            track.measure_box(detected_box, now)
+
+    def _face(self, track: Track, frame: Frame) -> Face:
+        h, w = frame.height, frame.width
+        box = track.box.copy()
+        box[[0, 2]] = np.clip(box[[0, 2]], 0, w)
+        box[[1, 3]] = np.clip(box[[1, 3]], 0, h)
+        return Face(
+            track_id=track.id,
+            box=box,
+            score=track.score,
+            detected=track.observed,
+            landmarks=None if track.landmarks is None else track.landmarks.copy(),
+            blendshapes=None if track.blendshapes is None else dict(track.blendshapes),
+            pose=None if track.transform is None else pose_from_matrix(track.transform),
+            transform=None if track.transform is None else track.transform.copy(),
+        )

@@ -1,0 +1,61 @@
+"""Modes are plug-ins of the engine: each redraws the faces of a frame its own way.
+
+A mode subclasses :class:`Mode` and registers under a name::
+
+    @register_mode("anonymize")
+    class Anonymize(Mode): ...
+
+and the engine creates it with ``create_mode(name, **options)``. Per-track state
+(a synthetic identity, a style code) lives in the mode, keyed by track id; the
+engine calls ``begin``/``end`` when tracks appear and disappear.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..errors import FacepaintError
+from ..types import Face, Frame
+
+_REGISTRY: dict[str, type["Mode"]] = {}
+
+
+class Mode:
+    name = "mode"
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+
+    def begin(self, track_id: int) -> None:
+        """A new track appeared."""
+
+    def end(self, track_id: int) -> None:
+        """A track ended; drop its state."""
+
+    def render(self, frame: Frame, faces: list[Face]) -> np.ndarray:
+        """Return the output picture (H x W x 3 uint8) for this frame."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release models and files."""
+
+
+def register_mode(name: str) -> Callable[[type[Mode]], type[Mode]]:
+    def add(cls: type[Mode]) -> type[Mode]:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return add
+
+
+def available_modes() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def create_mode(name: str, **options) -> Mode:
+    if name not in _REGISTRY:
+        raise FacepaintError(f"unknown mode {name!r} (available: {', '.join(available_modes()) or 'none yet'})")
+    return _REGISTRY[name](**options)
