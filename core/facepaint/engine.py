@@ -50,6 +50,12 @@ class Engine:
         timer.times["total"] = (time.perf_counter() - start) * 1000.0
         return FrameResult(frame=frame, image=image, faces=faces, timings=timer.times)
 
+    def reset(self) -> None:
+        """Forget all tracks, e.g. at a scene cut or before an unrelated image."""
+        for track_id in self.faces.reset():
+            if self.mode is not None:
+                self.mode.end(track_id)
+
     def run(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
         for frame in frames:
             yield self.process(frame)

@@ -55,6 +55,14 @@ class FaceStack:
         self.born: list[int] = []
         self.ended: list[int] = []
 
+    def reset(self) -> list[int]:
+        """Start a new stream (a cut, another file); returns the ids of the tracks that ended."""
+        ended = [t.id for t in self.tracker.tracks]
+        self.tracker = FaceTracker(max_missing=self.tracker.max_missing)
+        self._frames_since_detection = None
+        self._need_detection = True
+        return ended
+
     def close(self) -> None:
         self.landmarker.close()
 
