@@ -64,14 +64,40 @@ class _JsonFrames:
         self.out.commit() if ok else self.out.discard()
 
 
+class _LogProgress:
+    """Progress for logs and pipes (no terminal): a line on stderr every few seconds."""
+
+    def __init__(self, every: float = 5.0):
+        self.every, self.done, self.total, self.name = every, 0, None, ""
+        self._last = time.monotonic()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_task(self, name: str, total: int | None = None) -> int:
+        self.name, self.total = name, total
+        return 0
+
+    def advance(self, task: int) -> None:
+        self.done += 1
+        if time.monotonic() - self._last >= self.every:
+            self._last = time.monotonic()
+            of = f"/{self.total}" if self.total else ""
+            print(f"facepaint: {self.name}: {self.done}{of} frames", file=sys.stderr, flush=True)
+
+
 def _progress(total: int | None, enabled: bool):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     console = Console(stderr=True)
+    if enabled and not console.is_terminal:
+        return _LogProgress()
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=console, disable=not enabled or not console.is_terminal,
-                    transient=True)
+                    TimeRemainingColumn(), console=console, disable=not enabled, transient=True)
 
 
 def run_job(source: str, engine, output: str | Path | None = None, json_path: str | Path | None = None,
