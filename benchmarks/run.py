@@ -37,6 +37,7 @@ MIN_FACE = 24
 CONFIGS = {
     "every frame": dict(detect_every=1, detect_max_side=1280),
     "tracking": dict(detect_every=10, detect_max_side=480),
+    "live (async detect)": dict(detect_every=1, detect_max_side=640, detect_async=True),
 }
 
 

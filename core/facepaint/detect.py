@@ -123,3 +123,72 @@ class CenterFaceDetector:
                       points=(pts[:, i] / scale).astype(np.float32))
             for i in keep
         ]
+
+
+class BackgroundDetector:
+    """Runs a detector on a worker thread so the frame loop never waits for it (live use).
+
+    On a 2-core machine the landmarker keeps one core and this thread the other
+    (the detector is made single-threaded for that). A result comes back a few
+    frames after its frame was submitted, tagged with that frame's time; the
+    tracker associates it with the tracks' current positions.
+    """
+
+    def __init__(self, detector: CenterFaceDetector):
+        import threading
+
+        self.detector = detector
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._job: tuple[np.ndarray, object] | None = None
+        self._result: tuple[object, list[Detection]] | None = None
+        self._busy = False
+        self._closed = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="facepaint-detector", daemon=True)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def submit(self, image: np.ndarray, tag: object = None) -> bool:
+        """Queue ``image`` unless a detection is already running; returns whether it was taken."""
+        with self._lock:
+            if self._busy or self._closed:
+                return False
+            self._job, self._busy = (image.copy(), tag), True
+            self._wake.notify()
+            return True
+
+    def take(self) -> tuple[object, list[Detection]] | None:
+        """The finished result (tag, detections), once; None while none is ready."""
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            result, self._result = self._result, None
+            return result
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while self._job is None and not self._closed:
+                    self._wake.wait()
+                if self._closed:
+                    return
+                image, tag = self._job
+                self._job = None
+            try:
+                detections = self.detector(image)
+            except BaseException as exc:  # surfaced to the caller by take()
+                with self._lock:
+                    self._error, self._busy = exc, False
+                return
+            with self._lock:
+                self._result, self._busy = (tag, detections), False
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join(timeout=5)

@@ -25,12 +25,14 @@ class Engine:
     mode: a registered mode name, a ``Mode`` instance, or None to pass frames
         through unchanged (the faces are still reported).
     detect_every: frames between full detections (1 = every frame).
+    detect_async: detect on a worker thread so frames never wait (live streams; see FaceStack).
     """
 
     def __init__(self, mode: str | Mode | None = None, device: str = "auto", detect_every: int = 1,
-                 detect_max_side: int = 1280, **mode_options):
+                 detect_max_side: int = 1280, detect_async: bool = False, **mode_options):
         self.device = resolve_device(device)
-        self.faces = FaceStack(device=self.device, detect_every=detect_every, detect_max_side=detect_max_side)
+        self.faces = FaceStack(device=self.device, detect_every=detect_every, detect_max_side=detect_max_side,
+                               detect_async=detect_async)
         if isinstance(mode, str):
             mode = create_mode(mode, device=self.device, **mode_options)
         self.mode: Mode | None = mode

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .detect import CenterFaceDetector
+from .detect import BackgroundDetector, CenterFaceDetector, Detection
 from .landmarks import FaceLandmarker
 from .pose import pose_from_matrix
 from .track import FaceTracker, Track
@@ -41,17 +41,25 @@ class FaceStack:
         images and offline files where recall matters more than speed).
     detect_max_side: longest side the detector sees (smaller = faster, misses tiny faces).
     min_landmark_size: faces smaller than this (px) are reported with a box only.
+    detect_async: run the detector on a worker thread (live streams): frames never
+        wait for it and new faces are found a few frames late; the first frame of
+        a stream is still detected synchronously. Results then depend on timing,
+        so files use the synchronous default.
     """
 
     def __init__(self, device: str = "cpu", detect_every: int = 1, detect_max_side: int = 1280,
-                 detect_threshold: float = 0.5, min_landmark_size: float = 12.0, max_missing: float = 0.5):
-        self.detector = CenterFaceDetector(device=device, threshold=detect_threshold, max_side=detect_max_side)
+                 detect_threshold: float = 0.5, min_landmark_size: float = 12.0, max_missing: float = 0.5,
+                 detect_async: bool = False):
+        self.detector = CenterFaceDetector(device=device, threshold=detect_threshold, max_side=detect_max_side,
+                                           threads=1 if detect_async else 0)
+        self.background = BackgroundDetector(self.detector) if detect_async else None
         self.landmarker = FaceLandmarker()
         self.tracker = FaceTracker(max_missing=max_missing)
         self.detect_every = max(1, int(detect_every))
         self.min_landmark_size = min_landmark_size
         self._frames_since_detection = None  # None: detect on the first frame
         self._need_detection = True
+        self._stream = 0  # bumped by reset(): late background results of an old stream are dropped
         self.born: list[int] = []
         self.ended: list[int] = []
 
@@ -61,9 +69,12 @@ class FaceStack:
         self.tracker = FaceTracker(max_missing=self.tracker.max_missing)
         self._frames_since_detection = None
         self._need_detection = True
+        self._stream += 1
         return ended
 
     def close(self) -> None:
+        if self.background is not None:
+            self.background.close()
         self.landmarker.close()
 
     def __call__(self, frame: Frame, timer: StageTimer | None = None) -> list[Face]:
@@ -72,22 +83,34 @@ class FaceStack:
         self.tracker.predict(now)
         due = (self._need_detection or self._frames_since_detection is None
                or self._frames_since_detection + 1 >= self.detect_every)
+        first = self._frames_since_detection is None
+        detections: list[Detection] | None = None
+        with timer("detect"):
+            if self.background is not None and not first:
+                finished = self.background.take()
+                if finished is not None and finished[0] == self._stream:
+                    detections = finished[1]
+                if due and self.background.submit(image, tag=self._stream):
+                    self._frames_since_detection = 0
+                else:
+                    self._frames_since_detection += 1
+            elif due:
+                detections = self.detector(image)
+                self._frames_since_detection = 0
+            else:
+                self._frames_since_detection += 1
         detections_for: dict[int, np.ndarray] = {}
         self.born = []
-        if due:
-            with timer("detect"):
-                detections = self.detector(image)
+        if detections is not None:
             with timer("track"):
                 pairs, born = self.tracker.associate(detections, now)
             for track, det in pairs:
-                detections_for[track.id] = det.box
+                if self.background is None:  # a late (async) box is older than the track's own
+                    detections_for[track.id] = det.box
                 track.score = 0.7 * track.score + 0.3 * det.score
             for track in born:
                 detections_for[track.id] = track.box
             self.born = [t.id for t in born]
-            self._frames_since_detection = 0
-        else:
-            self._frames_since_detection += 1
 
         self._need_detection = False
         with timer("landmarks"):
