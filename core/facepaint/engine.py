@@ -11,6 +11,7 @@ object; it never touches files or sockets itself.
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Iterable, Iterator
 
 from .device import resolve_device
@@ -26,16 +27,25 @@ class Engine:
         through unchanged (the faces are still reported).
     detect_every: frames between full detections (1 = every frame).
     detect_async: detect on a worker thread so frames never wait (live streams; see FaceStack).
+    lookback: frames held back before release (``push``/``run``). A face found late (it walked
+        in between detections, or the detector missed it for a few frames) is concealed by the
+        mode in the held-back frames too, at the box where it was first found: privacy does not
+        wait for the detector. Defaults to detect_every - 1 when a mode is set.
     """
 
     def __init__(self, mode: str | Mode | None = None, device: str = "auto", detect_every: int = 1,
-                 detect_max_side: int = 1280, detect_async: bool = False, **mode_options):
+                 detect_max_side: int = 1280, detect_async: bool = False, lookback: int | None = None,
+                 **mode_options):
         self.device = resolve_device(device)
         self.faces = FaceStack(device=self.device, detect_every=detect_every, detect_max_side=detect_max_side,
                                detect_async=detect_async)
         if isinstance(mode, str):
             mode = create_mode(mode, device=self.device, **mode_options)
         self.mode: Mode | None = mode
+        if lookback is None:
+            lookback = max(0, detect_every - 1) if mode is not None else 0
+        self.lookback = lookback
+        self._pending: deque[FrameResult] = deque()
 
     def process(self, frame: Frame) -> FrameResult:
         timer = StageTimer()
@@ -53,14 +63,37 @@ class Engine:
         return FrameResult(frame=frame, image=image, faces=faces, timings=timer.times)
 
     def reset(self) -> None:
-        """Forget all tracks, e.g. at a scene cut or before an unrelated image."""
+        """Forget all tracks, e.g. at a scene cut or before an unrelated image (call flush first)."""
         for track_id in self.faces.reset():
             if self.mode is not None:
                 self.mode.end(track_id)
 
+    def push(self, frame: Frame) -> list[FrameResult]:
+        """Process ``frame``; return the results now ready (in order), ``lookback`` frames behind."""
+        result = self.process(frame)
+        if self.mode is not None and self.faces.born:
+            born = [f for f in result.faces if f.track_id in self.faces.born]
+            for earlier in self._pending:
+                known = {f.track_id for f in earlier.faces}
+                for face in born:
+                    if face.track_id not in known:
+                        self.mode.conceal(earlier.image, face)
+        self._pending.append(result)
+        ready = []
+        while len(self._pending) > self.lookback:
+            ready.append(self._pending.popleft())
+        return ready
+
+    def flush(self) -> list[FrameResult]:
+        """The results still held back (end of stream)."""
+        ready = list(self._pending)
+        self._pending.clear()
+        return ready
+
     def run(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
         for frame in frames:
-            yield self.process(frame)
+            yield from self.push(frame)
+        yield from self.flush()
 
     def close(self) -> None:
         self.faces.close()

@@ -27,6 +27,7 @@ class JobSummary:
     tracks: set = field(default_factory=set)
     seconds: float = 0.0
     stage_ms: dict = field(default_factory=dict)
+    mode_stats: dict = field(default_factory=dict)
 
     def add(self, result: FrameResult) -> None:
         self.frames += 1
@@ -37,7 +38,8 @@ class JobSummary:
 
     def __str__(self) -> str:
         per_frame = ", ".join(f"{k} {v / max(self.frames, 1):.1f}" for k, v in self.stage_ms.items())
-        return (f"{self.frames} frame(s), {self.faces} face(s) in {len(self.tracks)} track(s), "
+        treated = "".join(f", {v} {k}" for k, v in self.mode_stats.items())
+        return (f"{self.frames} frame(s), {self.faces} face(s) in {len(self.tracks)} track(s){treated}, "
                 f"{self.seconds:.1f} s; ms/frame: {per_frame}")
 
 
@@ -136,18 +138,18 @@ def run_job(source: str, engine, output: str | Path | None = None, json_path: st
             sink = _JsonFrames(json_path)
             stack.callback(lambda: sink.file.closed or sink.close(ok=False))
 
-        def handle(frame: Frame) -> None:
-            result = engine.process(frame)
+        def emit(result: FrameResult) -> None:
             summary.add(result)
-            if writer is not None:
-                if writer.is_image and summary.frames > 1:
-                    return
-                image_out = render(result)
-                writer.write(image_out, frame)
+            if writer is not None and not (writer.is_image and summary.frames > 1):
+                writer.write(render(result), result.frame)
             if sink is not None:
                 sink.add(result)
             if on_result is not None:
                 on_result(result)
+
+        def handle(frame: Frame) -> None:
+            for result in engine.push(frame):
+                emit(result)
 
         with _progress(frames_total, progress and not (reader is None or reader.is_image)) as bar:
             task = bar.add_task(Path(str(source)).name, total=frames_total)
@@ -161,6 +163,8 @@ def run_job(source: str, engine, output: str | Path | None = None, json_path: st
                             bar.advance(task)
                     elif writer is not None and not writer.is_image:
                         writer.copy(packet)
+        for result in engine.flush():
+            emit(result)
         if summary.frames == 0:
             raise FacepaintError(f"{source}: contains no decodable video frame")
         if writer is not None:
@@ -180,3 +184,14 @@ def run_faces(source: str, json_path=None, draw_path=None, device: str = "auto",
     with Engine(mode=None, device=device, detect_every=detect_every) as engine:
         return run_job(source, engine, output=draw_path, json_path=json_path,
                        render=lambda r: draw_faces(r.image, r.faces), progress=progress)
+
+
+def run_anonymize(source: str, output, json_path=None, device: str = "auto", detect_every: int = 5,
+                  seed: int = 0, fallback: str = "mosaic", progress: bool = True) -> JobSummary:
+    """The ``facepaint anonymize`` job."""
+    from .engine import Engine
+
+    with Engine(mode="anonymize", device=device, detect_every=detect_every, seed=seed, fallback=fallback) as engine:
+        summary = run_job(source, engine, output=output, json_path=json_path, progress=progress)
+        summary.mode_stats = dict(engine.mode.stats)
+        return summary

@@ -12,6 +12,7 @@ engine calls ``begin``/``end`` when tracks appear and disappear.
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable
 
 import numpy as np
@@ -20,6 +21,9 @@ from ..errors import FacepaintError
 from ..types import Face, Frame
 
 _REGISTRY: dict[str, type["Mode"]] = {}
+# Built-in modes register themselves when their module is imported; import them on first use so
+# that listing or creating a mode never depends on import order.
+_BUILTIN = {"anonymize": "facepaint.modes.anonymize"}
 
 
 class Mode:
@@ -38,6 +42,12 @@ class Mode:
         """Return the output picture (H x W x 3 uint8) for this frame."""
         raise NotImplementedError
 
+    def conceal(self, image: np.ndarray, face: Face) -> None:
+        """Hide ``face`` irreversibly in an already rendered ``image`` (late-found faces, see Engine)."""
+        from ..hide import hide_face
+
+        hide_face(image, face, "mosaic")
+
     def close(self) -> None:
         """Release models and files."""
 
@@ -51,11 +61,19 @@ def register_mode(name: str) -> Callable[[type[Mode]], type[Mode]]:
     return add
 
 
+def _load_builtins() -> None:
+    for module in _BUILTIN.values():
+        importlib.import_module(module)
+
+
 def available_modes() -> list[str]:
+    _load_builtins()
     return sorted(_REGISTRY)
 
 
 def create_mode(name: str, **options) -> Mode:
+    if name not in _REGISTRY and name in _BUILTIN:
+        importlib.import_module(_BUILTIN[name])
     if name not in _REGISTRY:
         raise FacepaintError(f"unknown mode {name!r} (available: {', '.join(available_modes()) or 'none yet'})")
     return _REGISTRY[name](**options)

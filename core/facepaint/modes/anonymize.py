@@ -1,0 +1,282 @@
+"""Anonymize: every face becomes the face of nobody, with the same expression, pose and gaze.
+
+Per face, per frame:
+
+1. the canonical mesh is laid over the face's 478 landmarks (``render.rasterize_face``), so
+   geometry, head pose, blinks and mouth shape are the person's own;
+2. the skin is drawn from the track's synthetic identity: a luminance texture sampled from the
+   project's face model (models/synthetic_faces: the average of ~170 unwrapped faces plus a small
+   random mix of its principal variations, chosen once per track from ``seed`` and the track id);
+3. colour and lighting come from the scene: the original face's pixels blurred with a sigma of a
+   tenth of the face (skin tone, light direction, shadows), times the synthetic detail;
+4. eyes are drawn fresh (sclera, an iris of the identity's colour at the tracked iris landmarks,
+   so gaze follows) and an open mouth gets a synthetic interior and upper teeth;
+5. the result is feathered into the frame inside the mesh outline.
+
+What the generator sees of the original face: its landmarks (geometry, expression, gaze), and
+its pixels only through that heavy blur. Faces it cannot redraw well (no fresh landmarks, too
+small, turned too far) are hidden with the irreversible fallback (``hide.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import assets
+from ..draw import LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_EYE
+from ..errors import FacepaintError
+from ..hide import FALLBACKS, hide_face
+from ..render import rasterize_face, sample_texture
+from ..types import Face, Frame
+from . import Mode, register_mode
+
+IRIS_COLOURS = np.array([  # RGB: dark brown, brown, hazel, green, grey-blue, blue
+    (60, 38, 25), (95, 62, 38), (120, 95, 55), (85, 105, 70), (95, 110, 125), (70, 100, 145)], np.float32)
+RIGHT_IRIS, LEFT_IRIS = 468, 473  # centre points; the next four of each ring the iris
+
+
+@dataclass
+class SyntheticIdentity:
+    texture: np.ndarray  # (256, 256) float32 luminance
+    iris: np.ndarray  # (3,) RGB
+
+
+class FaceModel:
+    """The texture model built by models/synthetic_faces/build.py."""
+
+    def __init__(self, path=None):
+        import cv2
+
+        data = np.load(path or assets.project_model("synthetic_faces/synthetic_faces.npz"))
+        self.mean = data["mean"].astype(np.float32)
+        size = self.mean.shape[:2]
+        self.components = np.stack([cv2.resize(c.astype(np.float32), size[::-1], interpolation=cv2.INTER_LINEAR)
+                                    for c in data["components"]])
+        self.scales = data["scales"].astype(np.float32)
+
+    def sample(self, rng: np.random.Generator, spread: float = 0.7) -> SyntheticIdentity:
+        """A synthetic person: the mean plus a random mix, kept inside the training spread."""
+        import cv2
+
+        coefficients = np.clip(rng.normal(0.0, spread, len(self.scales)), -1.5, 1.5) * self.scales
+        texture = self.mean + np.tensordot(coefficients, self.components, axes=1)
+        # Averaged faces are too smooth to look like skin: add a fixed fine grain (pores), fixed in
+        # texture space so it moves with the face instead of shimmering.
+        grain = cv2.GaussianBlur(rng.normal(0, 1, texture.shape).astype(np.float32), (0, 0), 0.7)
+        texture = texture * (1 + 0.015 * grain / max(float(grain.std()), 1e-6))
+        iris = IRIS_COLOURS[rng.integers(len(IRIS_COLOURS))] * rng.uniform(0.85, 1.15)
+        return SyntheticIdentity(np.clip(texture, 1, 255).astype(np.float32), iris.astype(np.float32))
+
+
+def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``values`` counting only pixels where ``weight`` > 0."""
+    import cv2
+
+    w = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    if values.ndim == 3:
+        v = cv2.GaussianBlur(values * weight[..., None], (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+        return v / np.maximum(w, 1e-4)[..., None]
+    v = cv2.GaussianBlur(values * weight, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    return v / np.maximum(w, 1e-4)
+
+
+def _polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(points * 4).astype(np.int32)], 1, lineType=cv2.LINE_AA, shift=2)
+    return mask.astype(np.float32)
+
+
+@register_mode("anonymize")
+class Anonymize(Mode):
+    """See the module docstring. ``min_size``: smallest face (px) redrawn rather than hidden;
+    ``max_yaw``: beyond this turn (degrees) the mesh hides too little, so the face is hidden."""
+
+    def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
+                 max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.4):
+        super().__init__(device)
+        if fallback not in FALLBACKS:
+            raise FacepaintError(f"unknown fallback {fallback!r} (choose from {', '.join(FALLBACKS)})")
+        self.model = FaceModel(model_path)
+        self.seed = int(seed)
+        self.fallback = fallback
+        self.min_size = min_size
+        self.max_yaw = max_yaw
+        self.work_size = work_size
+        self.detail_gain = detail_gain
+        self.identities: dict[int, SyntheticIdentity] = {}
+        self.stats = {"redrawn": 0, "hidden": 0}
+        self._noise = np.random.default_rng(seed)
+
+    def begin(self, track_id: int) -> None:
+        self.identity(track_id)
+
+    def end(self, track_id: int) -> None:
+        self.identities.pop(track_id, None)
+
+    def conceal(self, image: np.ndarray, face: Face) -> None:
+        hide_face(image, face, self.fallback, self._noise)
+        self.stats["hidden"] += 1
+
+    def identity(self, track_id: int) -> SyntheticIdentity:
+        if track_id not in self.identities:
+            self.identities[track_id] = self.model.sample(np.random.default_rng([self.seed, track_id]))
+        return self.identities[track_id]
+
+    def can_redraw(self, face: Face) -> bool:
+        return (face.detected and face.landmarks is not None and face.size >= self.min_size
+                and (face.pose is None or abs(face.pose.yaw) <= self.max_yaw))
+
+    def render(self, frame: Frame, faces: list[Face]) -> np.ndarray:
+        out = frame.image.copy()
+        # Far (small) faces first, so a near face drawn over them wins where they overlap.
+        for face in sorted(faces, key=lambda f: f.size):
+            if self.can_redraw(face) and self.redraw(out, frame.image, face):
+                self.stats["redrawn"] += 1
+            else:
+                hide_face(out, face, self.fallback, self._noise)
+                self.stats["hidden"] += 1
+        return out
+
+    def redraw(self, out: np.ndarray, original: np.ndarray, face: Face) -> bool:
+        """Draw the track's synthetic face over ``face`` in ``out``; False if the mesh does not fit."""
+        import cv2
+
+        # Big faces are drawn at a working size and scaled up: the texture has 256 px of detail
+        # anyway, and the cost then stays flat however close the camera is.
+        scale = min(1.0, self.work_size / max(face.size, 1.0))
+        landmarks = face.landmarks.copy()
+        landmarks[:, :2] *= scale
+        if scale < 1.0:
+            h, w = original.shape[:2]
+            small = (max(1, round(w * scale)), max(1, round(h * scale)))
+            src = cv2.resize(original, small, interpolation=cv2.INTER_AREA)
+        else:
+            src = original
+        raster = rasterize_face(landmarks, src.shape[:2])
+        if raster is None or raster.mask.sum() < 50:
+            return False
+        identity = self.identity(face.track_id)
+        ys, xs = raster.slices
+        mask = raster.mask.astype(np.float32)
+        size = face.size * scale
+        source = src[ys, xs].astype(np.float32)
+        synthetic = sample_texture(identity.texture, raster)
+        sigma = max(size / 10.0, 1.5)
+        light = _normalized_blur(source, mask, sigma)  # the scene's colour and lighting, no detail
+        base = _normalized_blur(synthetic, mask, sigma)
+        # Fade the synthetic detail out towards the mesh outline: the model's rim carries a little
+        # of its training photos' backgrounds, and the border must meet the real skin smoothly.
+        inside = cv2.distanceTransform(raster.mask.astype(np.uint8), cv2.DIST_L2, 3)
+        ramp = np.clip(inside / max(size / 12.0, 1.0), 0, 1)
+        detail = np.clip(1 + self.detail_gain * ramp * (synthetic / np.maximum(base, 1.0) - 1), 0.3, 1.9)
+        drawn = light * detail[..., None]
+
+        offset = np.array([raster.x0, raster.y0], np.float32)
+        points = landmarks[:, :2] - offset
+        shape = mask.shape
+        brightness = float(np.clip(light[mask > 0].mean() / 150.0, 0.35, 1.4))
+        self._tint_lips(drawn, source, points, mask, shape)
+        for contour, iris_centre in ((RIGHT_EYE, RIGHT_IRIS), (LEFT_EYE, LEFT_IRIS)):
+            self._draw_eye(drawn, points, contour, iris_centre, identity, brightness, shape)
+        self._draw_mouth(drawn, points, brightness, shape)
+
+        # Feather inside the mesh outline so the border blends with the surrounding skin.
+        feather = max(size / 16.0, 1.0)
+        alpha = cv2.GaussianBlur(cv2.erode(mask, np.ones((3, 3), np.uint8)), (0, 0), feather)
+        alpha = np.clip((alpha - 0.15) * 2.0, 0.0, 1.0) * mask
+        if scale < 1.0:
+            # Back to full resolution: place the small layer's box in frame pixels.
+            fx0, fy0 = xs.start / scale, ys.start / scale
+            fx1, fy1 = xs.stop / scale, ys.stop / scale
+            X0, Y0 = int(np.floor(fx0)), int(np.floor(fy0))
+            X1, Y1 = min(out.shape[1], int(np.ceil(fx1))), min(out.shape[0], int(np.ceil(fy1)))
+            size_full = (X1 - X0, Y1 - Y0)
+            drawn = cv2.resize(drawn, size_full, interpolation=cv2.INTER_CUBIC)
+            alpha = cv2.resize(alpha, size_full, interpolation=cv2.INTER_LINEAR)
+            ys, xs = slice(Y0, Y1), slice(X0, X1)
+        region = out[ys, xs].astype(np.float32)
+        out[ys, xs] = np.clip(region + alpha[..., None] * (drawn - region), 0, 255).astype(np.uint8)
+        return True
+
+    @staticmethod
+    def _tint_lips(drawn, source, points, mask, shape) -> None:
+        """Give the lips one colour: the original lips' mean over the surrounding skin's (no detail)."""
+        import cv2
+
+        lips = np.clip(_polygon_mask(points[LIPS_OUTER], shape) - _polygon_mask(points[LIPS_INNER], shape), 0, 1)
+        if lips.sum() < 3:
+            return
+        ring = np.clip(cv2.dilate(lips, np.ones((7, 7), np.uint8)) - lips, 0, 1) * mask
+        lip_colour = (source * lips[..., None]).sum((0, 1)) / lips.sum()
+        skin_colour = (source * ring[..., None]).sum((0, 1)) / max(ring.sum(), 1)
+        ratio = np.clip(lip_colour / np.maximum(skin_colour, 1), 0.6, 1.4)
+        soft = cv2.GaussianBlur(lips, (0, 0), 0.8)[..., None]
+        drawn[:] = drawn * (1 + soft * (ratio - 1))
+
+    @staticmethod
+    def _draw_eye(drawn, points, contour, iris_centre, identity, brightness, shape) -> None:
+        import cv2
+
+        eye = _polygon_mask(points[contour], shape)
+        if eye.sum() < 2:
+            return  # closed: the lids (mesh texture) cover it
+        h, w = shape
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        centre = points[iris_centre]
+        radius = float(np.mean(np.linalg.norm(points[iris_centre + 1:iris_centre + 5] - centre, axis=1)))
+        radius = max(radius, 0.8)
+        dist = np.hypot(xx - centre[0], yy - centre[1])
+        sclera = np.array([185, 175, 170], np.float32) * brightness
+        layer = np.broadcast_to(sclera, drawn.shape).copy()
+        ring = np.clip(dist / radius, 0, 1)[..., None]
+        iris = identity.iris * (1.15 - 0.45 * ring) * brightness
+        inside = np.clip(radius + 0.5 - dist, 0, 1)[..., None]
+        layer = layer * (1 - inside) + iris * inside
+        pupil = np.clip(radius * 0.42 + 0.5 - dist, 0, 1)[..., None]
+        layer = layer * (1 - pupil) + np.array([12, 10, 10], np.float32) * pupil
+        glint_at = centre + np.array([-0.35, -0.35]) * radius
+        glint = np.clip(radius * 0.18 + 0.5 - np.hypot(xx - glint_at[0], yy - glint_at[1]), 0, 1)[..., None]
+        layer = layer * (1 - glint * 0.8) + 245 * glint * 0.8
+        # The upper lid shades the top of the eye.
+        top = points[contour][:, 1].min()
+        bottom = points[contour][:, 1].max()
+        shade = 1 - 0.45 * np.clip(1 - (yy - top) / max((bottom - top) * 0.5, 1e-3), 0, 1)
+        layer *= shade[..., None]
+        soft = cv2.GaussianBlur(eye, (0, 0), 0.8)[..., None]
+        drawn[:] = drawn * (1 - soft) + layer * soft
+        # Lash line: a dark soft stroke along the upper lid (the upper half of the contour).
+        upper = points[contour][points[contour][:, 1] <= (top + bottom) / 2 + 0.5]
+        upper = upper[np.argsort(upper[:, 0])]
+        lash = np.zeros(shape, np.float32)
+        width = max(1, int(round(radius * 0.35)))
+        cv2.polylines(lash, [np.round(upper * 4).astype(np.int32)], False, 1.0, width, cv2.LINE_AA, shift=2)
+        lash = cv2.GaussianBlur(lash, (0, 0), 0.5)[..., None] * 0.75
+        drawn[:] = drawn * (1 - lash) + np.array([25, 18, 16], np.float32) * lash
+
+    @staticmethod
+    def _draw_mouth(drawn, points, brightness, shape) -> None:
+        import cv2
+
+        inner = points[LIPS_INNER]
+        mouth = _polygon_mask(inner, shape)
+        if mouth.sum() < 3:
+            return  # closed
+        top = inner[:, 1].min()
+        bottom = inner[:, 1].max()
+        h, w = shape
+        yy = np.mgrid[0:h, 0:w][0].astype(np.float32)
+        depth = np.clip((yy - top) / max(bottom - top, 1.0), 0, 1)[..., None]
+        interior = (np.array([70, 25, 28], np.float32) * (1 - 0.5 * depth)) * brightness
+        opening = bottom - top
+        upper_teeth = min(0.75 * opening, 0.2 * np.ptp(inner[:, 0]) + 1)
+        lower_teeth = min(0.15 * opening, 0.07 * np.ptp(inner[:, 0]))
+        teeth = np.clip((top + upper_teeth - yy) / 1.5, 0, 1) + np.clip((yy - (bottom - lower_teeth)) / 1.5, 0, 1)
+        teeth = np.clip(teeth, 0, 1)[..., None]
+        enamel = np.array([215, 208, 196], np.float32) * brightness
+        layer = interior * (1 - teeth) + enamel * teeth
+        soft = cv2.GaussianBlur(mouth, (0, 0), 0.7)[..., None]
+        drawn[:] = drawn * (1 - soft) + layer * soft

@@ -1,0 +1,138 @@
+"""Rebuild models/synthetic_faces/synthetic_faces.npz: a texture model of faces that belong to nobody.
+
+    .venv/bin/python models/synthetic_faces/build.py [--data ../shared/data] [--limit N] [--out FILE]
+
+Every usable photo in ../shared/data/images/expressions/labelled (about 80 different people) and its
+mirror image is unwrapped into the canonical mesh's UV space with our own face stack. Those photos
+are almost all grayscale, so the model is of luminance only: it supplies the face's structure
+(eyes, brows, nostrils, lip lines, skin texture) and the renderer takes colour and lighting from
+the scene (see core/facepaint/modes/anonymize.py). Each texture is normalised (mean and spread over
+the skin), then the model stores:
+
+- ``mean``: the average texture (256 x 256 luminance), a face of nobody;
+- ``components``/``scales``: the main ways the faces differ (PCA, 128 x 128), so each track can get
+  its own synthetic person: mean + sum(c_i * scale_i * component_i) with small random c_i;
+- ``sources``: how many faces went in.
+
+No single person can come back out: the mean blends every face, and identities are sampled with
+coefficients well inside the spread of the training set (see core/facepaint/modes/anonymize.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SIZE, SMALL, COMPONENTS = 256, 128, 16
+
+
+def skin_stats(texture: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
+    mean = float((texture * weight).sum() / max(weight.sum(), 1))
+    std = float(np.sqrt(((texture - mean) ** 2 * weight).sum() / max(weight.sum(), 1)))
+    return mean, max(std, 1.0)
+
+
+def collect(data: Path, limit: int | None):
+    import cv2
+
+    from facepaint.facestack import FaceStack
+    from facepaint.media import read_image
+    from facepaint.render import UVUnwrapper
+    from facepaint.types import Frame
+
+    unwrapper = UVUnwrapper(SIZE)
+    photos = sorted((data / "images" / "expressions" / "labelled").glob("*.jpg"))[:limit]
+    textures, weights, names = [], [], []
+    stack = FaceStack()
+    try:
+        for photo in photos:
+            image = read_image(photo)
+            for mirrored in (False, True):
+                frame = np.ascontiguousarray(image[:, ::-1]) if mirrored else image
+                stack.reset()
+                faces = [f for f in stack(Frame(frame)) if f.landmarks is not None]
+                if not faces:
+                    continue
+                face = max(faces, key=lambda f: f.size)  # LFW: the subject is centred and largest
+                if face.size < 60 or abs(face.pose.yaw) > 25 or abs(face.pose.pitch) > 25:
+                    continue
+                texture, visible = unwrapper.unwrap(frame, face.landmarks)
+                texture = texture @ np.array([0.299, 0.587, 0.114], np.float32)  # luminance
+                # Open mouths put teeth where the closed lips are in UV space: leave them out there.
+                if face.blendshapes["jawOpen"] > 0.12:
+                    visible = visible * (1 - mouth_region(unwrapper))
+                visible = cv2.erode(visible, np.ones((3, 3), np.uint8))
+                textures.append(texture)
+                weights.append(visible)
+                names.append(photo.name + (" (mirrored)" if mirrored else ""))
+    finally:
+        stack.close()
+    return textures, weights, names
+
+
+def mouth_region(unwrapper) -> np.ndarray:
+    import cv2
+
+    from facepaint.draw import LIPS_OUTER
+
+    polygon = (unwrapper.mesh.uv[LIPS_OUTER] * (SIZE - 1)).astype(np.int32)
+    mask = np.zeros((SIZE, SIZE), np.uint8)
+    cv2.fillPoly(mask, [polygon], 1)
+    return cv2.dilate(mask, np.ones((5, 5), np.uint8)).astype(np.float32)
+
+
+def build(textures, weights, face_mask):
+    import cv2
+
+    normalised = []
+    skin = face_mask.astype(np.float32)
+    for texture, weight in zip(textures, weights):
+        mean, std = skin_stats(texture, weight * skin)
+        normalised.append((texture - mean) / std)
+    stack = np.stack(normalised)  # (N, S, S)
+    w = np.stack(weights)
+    mean_norm = (stack * w).sum(0) / np.maximum(w.sum(0), 1e-6)
+    # Texels a face did not show take the mean, so PCA sees only real variation.
+    filled = np.where(w > 0.5, stack, mean_norm[None])
+    # Bring the mean back to a typical skin colour and spread.
+    stats = [skin_stats(t, wt * skin) for t, wt in zip(textures, weights)]
+    colour = np.mean([s[0] for s in stats], axis=0)
+    spread = np.mean([s[1] for s in stats], axis=0)
+    mean = np.clip(mean_norm * spread + colour, 0, 255)
+    small = np.stack([cv2.resize(f, (SMALL, SMALL), interpolation=cv2.INTER_AREA) for f in filled - mean_norm[None]])
+    flat = small.reshape(len(small), -1)
+    _, singular, vt = np.linalg.svd(flat, full_matrices=False)
+    k = min(COMPONENTS, len(singular))
+    scales = singular[:k] / np.sqrt(max(len(flat) - 1, 1))
+    components = vt[:k].reshape(k, SMALL, SMALL) * spread  # in luminance units
+    return mean.astype(np.float32), components.astype(np.float16), scales.astype(np.float32)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N photos (tests)")
+    parser.add_argument("--out", type=Path, default=HERE / "synthetic_faces.npz")
+    args = parser.parse_args()
+    from facepaint.render import UVUnwrapper
+
+    textures, weights, names = collect(args.data, args.limit)
+    if len(textures) < 2:
+        print(f"build: need at least 2 usable faces, found {len(textures)}", file=sys.stderr)
+        return 2
+    mean, components, scales = build(textures, weights, UVUnwrapper(SIZE).mask)
+    tmp = args.out.with_name(args.out.stem + ".partial.npz")
+    np.savez_compressed(tmp, mean=mean.astype(np.float16), components=components, scales=scales,
+                        sources=np.array(len(textures)), names=np.array(names))
+    tmp.replace(args.out)
+    print(f"build: {len(textures)} faces -> {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
