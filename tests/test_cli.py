@@ -53,6 +53,8 @@ def test_video_json_has_a_record_per_frame(tmp_path, astronaut):
     (["faces", "sample:nobody", "--json", "o.json"], "unknown sample"),
     (["faces", "sample:astronaut", "--draw", "o.xyz"], "unknown output type"),
     (["faces", "sample:astronaut", "--json", "o.json", "--device", "cuda"], "CUDA"),
+    (["anonymize", "missing.mp4", "o.xyz"], "no such file"),
+    (["anonymize", "sample:astronaut", "o.xyz"], "unknown output type"),
 ])
 def test_errors_are_one_line(tmp_path, args, message):
     (tmp_path / "bad.mp4").write_bytes(b"\x00\x01garbage" * 100)
@@ -67,7 +69,7 @@ def test_errors_are_one_line(tmp_path, args, message):
     assert not (tmp_path / "o.json").exists() and not (tmp_path / "o.xyz").exists()
 
 
-@pytest.mark.parametrize("command", [[], ["faces"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["faces"], ["anonymize"], ["demo"]])
 def test_help(command):
     run = facepaint(*command, "--help")
     assert run.returncode == 0 and "usage: facepaint" in run.stdout
@@ -77,4 +79,5 @@ def test_demo_writes_a_picture(tmp_path):
     run = facepaint("demo", "--out", tmp_path / "demo", "-q")
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "demo" / "astronaut-faces.png").stat().st_size > 10_000
+    assert (tmp_path / "demo" / "astronaut-anonymized.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "demo" / "astronaut-faces.json").read_text())["frames"][0]["faces"]

@@ -93,3 +93,20 @@ def test_ffmpeg_made_vfr_with_audio_round_trips(tmp_path):
     assert gaps.max() > 1.5 * gaps.min()  # really variable
     assert len(out_v) == len(src_v) and np.allclose(out_v, src_v, atol=0.002)
     assert ffprobe(out, "a:0") == pytest.approx(ffprobe(vfr, "a:0"), abs=0.002)
+
+
+def test_face_model_rebuilds_from_its_script(tmp_path):
+    shared_path("images", "expressions", "labelled")
+    from conftest import REPO, SHARED
+
+    out = tmp_path / "model.npz"
+    run = subprocess.run([sys.executable, str(REPO / "models" / "synthetic_faces" / "build.py"),
+                          "--data", str(SHARED), "--limit", "4", "--out", str(out)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    model = np.load(out)
+    assert model["mean"].shape == (256, 256) and model["components"].shape[1:] == (128, 128)
+    assert int(model["sources"]) >= 2
+    from facepaint.modes.anonymize import FaceModel
+
+    identity = FaceModel(out).sample(np.random.default_rng(0))
+    assert identity.texture.shape == (256, 256) and 20 < identity.texture.mean() < 235

@@ -1,0 +1,118 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from facepaint.engine import Engine
+from facepaint.hide import hide_face
+from facepaint.modes import available_modes
+from facepaint.types import Face, Frame
+from conftest import pan_frames, write_video
+
+
+def face_region(face):
+    x0, y0, x1, y1 = face.box.astype(int)
+    return slice(y0 + 10, y1 - 5), slice(x0 + 10, x1 - 10)
+
+
+def test_anonymize_changes_the_face_and_nothing_far_from_it(astronaut):
+    with Engine(mode="anonymize", device="cpu") as engine:
+        result = engine.process(Frame(astronaut))
+    (face,) = result.faces
+    ys, xs = face_region(face)
+    assert np.abs(result.image[ys, xs].astype(int) - astronaut[ys, xs]).mean() > 12
+    far = np.ones(astronaut.shape[:2], bool)
+    far[40:220, 150:300] = False
+    assert (result.image[far] == astronaut[far]).all()
+    assert engine.mode.stats == {"redrawn": 1, "hidden": 0}
+    assert "anonymize" in available_modes()
+
+
+def test_seed_picks_the_synthetic_person(astronaut):
+    def run(seed):
+        with Engine(mode="anonymize", device="cpu", seed=seed) as engine:
+            return engine.process(Frame(astronaut)).image
+
+    a, b, c = run(1), run(1), run(2)
+    assert (a == b).all()
+    assert np.abs(a.astype(int) - c).mean() > 0.05
+
+
+def test_identity_is_kept_for_the_whole_track(astronaut):
+    with Engine(mode="anonymize", device="cpu") as engine:
+        mode = engine.mode
+        for i, image in enumerate(pan_frames(astronaut, 6)):
+            engine.process(Frame(image, index=i, pts=i, time_base=None))
+            if i == 0:
+                first = mode.identities[1].texture.copy()
+        assert list(mode.identities) == [1]
+        assert (mode.identities[1].texture == first).all()
+
+
+def test_faces_without_fresh_landmarks_are_hidden(astronaut):
+    frames = pan_frames(astronaut, 8)
+    frames[5] = frames[5].copy()
+    frames[5][40:260, 80:260] = 0  # occluded: the track is predicted, not seen
+    with Engine(mode="anonymize", device="cpu") as engine:
+        results = [engine.process(Frame(f, index=i, pts=i, time_base=None)) for i, f in enumerate(frames)]
+    assert not results[5].faces[0].detected
+    assert engine.mode.stats["hidden"] >= 1
+
+
+def test_tiny_faces_are_hidden_not_redrawn(astronaut):
+    import cv2
+
+    frame = np.full((360, 640, 3), 120, np.uint8)
+    frame[100:136, 300:336] = cv2.resize(astronaut[40:220, 150:330], (36, 36), interpolation=cv2.INTER_AREA)
+    with Engine(mode="anonymize", device="cpu") as engine:
+        result = engine.process(Frame(frame))
+    assert len(result.faces) == 1 and engine.mode.stats == {"redrawn": 0, "hidden": 1}
+    assert np.abs(result.image[100:136, 300:336].astype(int) - frame[100:136, 300:336]).mean() > 5
+
+
+def test_late_found_face_is_concealed_in_held_back_frames(astronaut):
+    blank = np.full((320, 320, 3), 90, np.uint8)
+    frames = pan_frames(astronaut, 10)
+    with Engine(mode="anonymize", device="cpu", detect_every=5) as engine:
+        engine.push(Frame(blank, index=0, pts=0, time_base=None))  # detection runs here: no face
+        released = []
+        for i, f in enumerate(frames[:8], start=1):  # the face is there from frame 1, found at frame 5
+            released += engine.push(Frame(f, index=i, pts=i, time_base=None))
+        released += engine.flush()
+    assert [r.frame.index for r in released] == list(range(9))
+    for r in released[1:5]:  # frames before the detector saw the face: concealed, not shown as they were
+        assert r.faces == []
+        x = r.frame.image
+        assert np.abs(r.image.astype(int) - x).mean() > 3
+
+
+@pytest.mark.parametrize("method", ["mosaic", "blur", "solid"])
+def test_every_fallback_destroys_the_face(astronaut, method):
+    face = Face(track_id=1, box=np.array([180, 60, 270, 180], np.float32), score=1.0)
+    image = astronaut.copy()
+    hide_face(image, face, method, np.random.default_rng(0))
+    import cv2
+
+    region = image[55:185, 165:285].astype(np.float32)
+    before = astronaut[55:185, 165:285].astype(np.float32)
+    assert np.abs(region - before).mean() > 15
+    # No detail survives: the fine structure of the hidden area does not follow the face's.
+    def detail(x):
+        return (x - cv2.GaussianBlur(x, (0, 0), 3)).ravel()
+    assert abs(np.corrcoef(detail(region), detail(before))[0, 1]) < 0.15
+
+
+def test_cli_anonymize_video_keeps_audio(tmp_path, astronaut):
+    import av
+
+    src = tmp_path / "talk.mkv"
+    write_video(src, pan_frames(astronaut, 12), audio_seconds=0.5)
+    out = tmp_path / "talk-anon.mkv"
+    run = subprocess.run([sys.executable, "-m", "facepaint", "anonymize", str(src), str(out), "-q"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "12 redrawn" in run.stderr
+    with av.open(str(out)) as c:
+        assert len(c.streams.audio) == 1
+        assert sum(1 for _ in c.decode(video=0)) == 12
