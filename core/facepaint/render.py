@@ -80,16 +80,24 @@ class FaceRaster:
         return slice(self.y0, self.y0 + h), slice(self.x0, self.x0 + w)
 
 
+def face_box(landmarks: np.ndarray, frame_shape: tuple[int, int], margin: int = 2) -> tuple[int, int, int, int]:
+    """Integer pixel box (x0, y0, x1, y1) around the mesh, clipped to the frame."""
+    pts = landmarks[:468, :2]
+    height, width = frame_shape
+    return (int(max(0, np.floor(pts[:, 0].min()) - margin)), int(max(0, np.floor(pts[:, 1].min()) - margin)),
+            int(min(width, np.ceil(pts[:, 0].max()) + margin + 1)),
+            int(min(height, np.ceil(pts[:, 1].max()) + margin + 1)))
+
+
 def rasterize_face(landmarks: np.ndarray, frame_shape: tuple[int, int], mesh: FaceMesh | None = None,
-                   margin: int = 2) -> FaceRaster | None:
-    """Lay the mesh over ``landmarks`` (478 or 468, x/y in pixels, z larger = farther)."""
+                   margin: int = 2, box: tuple[int, int, int, int] | None = None) -> FaceRaster | None:
+    """Lay the mesh over ``landmarks`` (478 or 468, x/y in pixels, z larger = farther).
+
+    ``box`` fixes the pixel window (to rasterize two meshes on one grid); default: the mesh's own.
+    """
     mesh = mesh or canonical_mesh()
     pts = landmarks[:468, :2].astype(np.float32)
-    height, width = frame_shape
-    x0 = int(max(0, np.floor(pts[:, 0].min()) - margin))
-    y0 = int(max(0, np.floor(pts[:, 1].min()) - margin))
-    x1 = int(min(width, np.ceil(pts[:, 0].max()) + margin + 1))
-    y1 = int(min(height, np.ceil(pts[:, 1].max()) + margin + 1))
+    x0, y0, x1, y1 = box if box is not None else face_box(landmarks, frame_shape, margin)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
     local = pts - np.array([x0, y0], np.float32)

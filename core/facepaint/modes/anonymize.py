@@ -28,7 +28,8 @@ from .. import assets
 from ..draw import LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_EYE
 from ..errors import FacepaintError
 from ..hide import FALLBACKS, hide_face
-from ..render import rasterize_face, sample_texture
+from ..render import face_box, rasterize_face, sample_texture
+from ..shape import ShapeNeutralizer
 from ..types import Face, Frame
 from . import Mode, register_mode
 
@@ -96,7 +97,8 @@ class Anonymize(Mode):
     ``max_yaw``: beyond this turn (degrees) the mesh hides too little, so the face is hidden."""
 
     def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
-                 max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.4):
+                 max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 2.0,
+                 light_blur: float = 6.0, reshape: float = 1.0):
         super().__init__(device)
         if fallback not in FALLBACKS:
             raise FacepaintError(f"unknown fallback {fallback!r} (choose from {', '.join(FALLBACKS)})")
@@ -107,6 +109,8 @@ class Anonymize(Mode):
         self.max_yaw = max_yaw
         self.work_size = work_size
         self.detail_gain = detail_gain
+        self.light_blur = light_blur  # lighting comes from the original blurred by face size / this
+        self.shapes = ShapeNeutralizer(strength=reshape) if reshape > 0 else None
         self.identities: dict[int, SyntheticIdentity] = {}
         self.stats = {"redrawn": 0, "hidden": 0}
         self._noise = np.random.default_rng(seed)
@@ -116,6 +120,8 @@ class Anonymize(Mode):
 
     def end(self, track_id: int) -> None:
         self.identities.pop(track_id, None)
+        if self.shapes is not None:
+            self.shapes.forget(track_id)
 
     def conceal(self, image: np.ndarray, face: Face) -> None:
         hide_face(image, face, self.fallback, self._noise)
@@ -148,29 +154,41 @@ class Anonymize(Mode):
         # Big faces are drawn at a working size and scaled up: the texture has 256 px of detail
         # anyway, and the cost then stays flat however close the camera is.
         scale = min(1.0, self.work_size / max(face.size, 1.0))
-        landmarks = face.landmarks.copy()
+        original_shape = face.landmarks.copy()
+        landmarks = self.shapes.neutralize(face.track_id, face.landmarks) if self.shapes else face.landmarks.copy()
         landmarks[:, :2] *= scale
+        original_shape[:, :2] *= scale
         if scale < 1.0:
             h, w = original.shape[:2]
             small = (max(1, round(w * scale)), max(1, round(h * scale)))
             src = cv2.resize(original, small, interpolation=cv2.INTER_AREA)
         else:
             src = original
-        raster = rasterize_face(landmarks, src.shape[:2])
-        if raster is None or raster.mask.sum() < 50:
+        # One pixel grid for both the person's own outline (all of it must be covered) and the
+        # reshaped mesh (where the synthetic face is drawn).
+        old_box = face_box(original_shape, src.shape[:2])
+        new_box = face_box(landmarks, src.shape[:2])
+        box = (min(old_box[0], new_box[0]), min(old_box[1], new_box[1]),
+               max(old_box[2], new_box[2]), max(old_box[3], new_box[3]))
+        if box[2] - box[0] < 2 or box[3] - box[1] < 2:
+            return False
+        raster = rasterize_face(landmarks, src.shape[:2], box=box)
+        covered = rasterize_face(original_shape, src.shape[:2], box=box).mask | raster.mask
+        if raster.mask.sum() < 50:
             return False
         identity = self.identity(face.track_id)
         ys, xs = raster.slices
-        mask = raster.mask.astype(np.float32)
+        mask = covered.astype(np.float32)
         size = face.size * scale
         source = src[ys, xs].astype(np.float32)
         synthetic = sample_texture(identity.texture, raster)
-        sigma = max(size / 10.0, 1.5)
+        sigma = max(size / self.light_blur, 1.5)
         light = _normalized_blur(source, mask, sigma)  # the scene's colour and lighting, no detail
-        base = _normalized_blur(synthetic, mask, sigma)
+        drawn_mask = raster.mask.astype(np.float32)
+        base = _normalized_blur(synthetic, drawn_mask, sigma)
         # Fade the synthetic detail out towards the mesh outline: the model's rim carries a little
         # of its training photos' backgrounds, and the border must meet the real skin smoothly.
-        inside = cv2.distanceTransform(raster.mask.astype(np.uint8), cv2.DIST_L2, 3)
+        inside = cv2.distanceTransform(raster.mask.astype(np.uint8), cv2.DIST_L2, 3)  # 0 off the new mesh
         ramp = np.clip(inside / max(size / 12.0, 1.0), 0, 1)
         detail = np.clip(1 + self.detail_gain * ramp * (synthetic / np.maximum(base, 1.0) - 1), 0.3, 1.9)
         drawn = light * detail[..., None]

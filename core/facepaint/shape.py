@@ -1,0 +1,73 @@
+"""Face-shape anonymization: move a face's proportions to the average face, keep its expression.
+
+A recogniser reads identity from geometry as well as skin: eye spacing, nose length and width,
+the width of the face. We measure those on landmarks that expressions barely move (eye corners,
+nose, temples and cheekbones), compare them with MediaPipe's canonical (average) face after a
+3D similarity alignment, and shift every landmark by a smooth blend of those differences. Lids,
+lips and brows ride along with their neighbours, so blinks, smiles and raised brows stay as
+they were.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .mesh import canonical_mesh
+
+# Landmarks that expressions hardly move: eye corners, nose bridge/tip/wings, temples, cheekbones.
+RIGID = [33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 2, 98, 327, 64, 294, 48, 278,
+         10, 109, 338, 67, 297, 54, 284, 21, 251, 162, 389, 127, 356, 234, 454, 93, 323, 116, 345, 123, 352]
+RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS = (33, 133), (362, 263)
+
+
+def similarity(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Umeyama: scale s, rotation R, translation t minimising |s * source @ R.T + t - target|."""
+    mu_s, mu_t = source.mean(0), target.mean(0)
+    a, b = source - mu_s, target - mu_t
+    cov = b.T @ a / len(source)
+    u, d, vt = np.linalg.svd(cov)
+    sign = np.eye(3)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[2, 2] = -1
+    rotation = u @ sign @ vt
+    scale = float(np.trace(np.diag(d) @ sign) / max((a ** 2).sum() / len(source), 1e-12))
+    return scale, rotation, mu_t - scale * mu_s @ rotation.T
+
+
+class ShapeNeutralizer:
+    """Per-track: ``neutralize(track_id, landmarks)`` returns landmarks with average proportions."""
+
+    def __init__(self, strength: float = 0.8, smoothing: float = 0.15, reach_cm: float = 2.0):
+        mesh = canonical_mesh()
+        self.canonical = mesh.vertices.astype(np.float64)
+        self.strength = strength
+        self.smoothing = smoothing
+        # Blend weights from each mesh vertex to the rigid points, by distance on the average face.
+        rigid = self.canonical[RIGID]
+        dist = np.linalg.norm(self.canonical[:, None, :] - rigid[None], axis=2)
+        weights = np.exp(-(dist / reach_cm) ** 2)
+        self.weights = weights / np.maximum(weights.sum(1, keepdims=True), 1e-9)  # (468, R)
+        self._offsets: dict[int, np.ndarray] = {}
+
+    def forget(self, track_id: int) -> None:
+        self._offsets.pop(track_id, None)
+
+    def neutralize(self, track_id: int, landmarks: np.ndarray) -> np.ndarray:
+        # MediaPipe: x right, y down, z away from the camera; the canonical mesh: x right, y up, z
+        # towards the camera. Flip y and z so both are right-handed the same way.
+        flip = np.array([1.0, -1.0, -1.0])
+        points = landmarks[:468].astype(np.float64) * flip
+        scale, rotation, shift = similarity(self.canonical[RIGID], points[RIGID])
+        in_canonical = ((points - shift) @ rotation) / scale
+        offset = self.canonical[RIGID] - in_canonical[RIGID]  # this person's proportions vs average
+        previous = self._offsets.get(track_id)
+        # Proportions do not change within a track: smooth hard so the warp never shimmers.
+        offset = offset if previous is None else previous + self.smoothing * (offset - previous)
+        self._offsets[track_id] = offset
+        moved = (self.weights @ offset) * self.strength * scale @ rotation.T * flip  # back to image axes
+        out = landmarks.astype(np.float32).copy()
+        out[:468] += moved.astype(np.float32)
+        if len(landmarks) > 468:  # irises move with their eye corners
+            for centre, corners in ((468, RIGHT_EYE_CORNERS), (473, LEFT_EYE_CORNERS)):
+                out[centre:centre + 5] += moved[list(corners)].mean(0).astype(np.float32)
+        return out
