@@ -78,6 +78,7 @@ class AuditReport:
     frames: int = 0
     tracks: dict = field(default_factory=dict)
     untreated: list = field(default_factory=list)
+    unconfirmed: int = 0  # boxes only HOG saw that the landmarker says are no face
     min_size: int = 40
 
     @property
@@ -98,6 +99,7 @@ class AuditReport:
             "min_face_px": self.min_size,
             "tracks": [t.as_dict() for t in self.tracks.values()],
             "untreated": self.untreated,
+            "hog_only_boxes_not_faces": self.unconfirmed,
         }
 
     def summary(self) -> str:
@@ -116,8 +118,12 @@ class AuditReport:
 
 
 def audit_frame(report: AuditReport, recognizer: Recognizer, index: int, original: np.ndarray,
-                output: np.ndarray, faces) -> None:
-    """Judge one frame pair; ``faces`` are the face stack's faces in the original."""
+                output: np.ndarray, faces, confirm=None) -> None:
+    """Judge one frame pair; ``faces`` are the face stack's faces in the original.
+
+    ``confirm(image, box) -> bool`` checks that a face only HOG saw is a face (HOG has false
+    positives: patches, logos); without it every HOG-only box counts.
+    """
     report.frames += 1
     ours = [f for f in faces if f.size >= report.min_size]
     found_in_output = recognizer.detect(output)
@@ -140,6 +146,9 @@ def audit_frame(report: AuditReport, recognizer: Recognizer, index: int, origina
             continue
         if len(known) and box_iou(box, known).max() >= 0.2:
             continue
+        if confirm is not None and not confirm(original, box):
+            report.unconfirmed += 1
+            continue
         distance = float(np.linalg.norm(recognizer.descriptor(original, box) - recognizer.descriptor(output, box)))
         if distance < SAME_PERSON:
             report.untreated.append({"frame": index, "box": [round(float(v)) for v in box],
@@ -157,6 +166,10 @@ def run_audit(original_path: str, output_path: str, every: int = 5, min_size: in
     recognizer = Recognizer()
     report = AuditReport(min_size=min_size)
     stack = FaceStack(device=device)
+
+    def confirm(image, box) -> bool:
+        return stack.landmarker(image, box) is not None
+
     try:
         with MediaReader(output_path) as out_reader:
             outputs = out_reader.frames()
@@ -175,7 +188,7 @@ def run_audit(original_path: str, output_path: str, every: int = 5, min_size: in
                         raise FacepaintError("original and output differ in size: not the same video")
                     faces = stack(original)
                     if i % every == 0:
-                        audit_frame(report, recognizer, i, original.image, output.image, faces)
+                        audit_frame(report, recognizer, i, original.image, output.image, faces, confirm)
             finally:
                 if reader is not None:
                     reader.close()

@@ -78,7 +78,25 @@ def build_parser() -> argparse.ArgumentParser:
     anonymize.add_argument("--fallback", choices=["mosaic", "blur", "solid"], default="mosaic",
                            help="how faces that cannot be redrawn are hidden (default: noisy mosaic)")
     anonymize.add_argument("--json", metavar="OUT.json", help="also write the faces found per frame")
+    anonymize.add_argument("--audit", action="store_true",
+                           help="afterwards, judge the output with an independent face recogniser "
+                                "(writes OUT.audit.json; exit 1 if any face can be re-identified)")
     _add_engine_options(anonymize, detect_every=5)
+
+    audit = sub.add_parser(
+        "audit", help="privacy report: can an independent face recogniser still identify anyone?",
+        description="Compare an original with its anonymized output using dlib's face recogniser "
+                    "(never used by facepaint's generator). Exit 1 if any face is re-identified.",
+        epilog="examples:\n  facepaint audit street.mp4 street-anonymized.mp4 --json report.json\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    audit.add_argument("original", help="the original image or video (or sample:astronaut)")
+    audit.add_argument("output", help="its anonymized version (same size and frame count)")
+    audit.add_argument("--json", metavar="REPORT.json", help="write the full report as JSON")
+    audit.add_argument("--every", type=_positive_int, default=5, metavar="N",
+                       help="judge every N-th frame of a video (default 5; 1 = all)")
+    audit.add_argument("--min-size", type=_positive_int, default=40, metavar="PX",
+                       help="judge faces at least this many pixels tall (default 40)")
+    audit.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help=argparse.SUPPRESS)
 
     demo = sub.add_parser("demo", help="run the main job on the built-in sample portrait",
                           description="Run facepaint on sample:astronaut and write what it made to a folder.")
@@ -95,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_faces(args)
         if args.command == "anonymize":
             return cmd_anonymize(args)
+        if args.command == "audit":
+            return cmd_audit(args)
         if args.command == "demo":
             return cmd_demo(args)
     except FacepaintError as exc:
@@ -131,7 +151,34 @@ def cmd_anonymize(args: argparse.Namespace) -> int:
                             detect_every=args.detect_every, seed=args.seed, fallback=args.fallback,
                             progress=not args.quiet)
     print(summary, file=sys.stderr)
+    if args.audit:
+        from .audit import run_audit
+
+        report = run_audit(args.input, args.output, device=args.device)
+        report_path = Path(str(args.output) + ".audit.json")
+        _write_json(report_path, report.as_dict())
+        print(report.summary(), file=sys.stderr)
+        print(f"audit report: {report_path}", file=sys.stderr)
+        return 1 if report.reidentified else 0
     return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .audit import run_audit
+
+    report = run_audit(args.original, args.output, every=args.every, min_size=args.min_size, device=args.device)
+    if args.json:
+        _write_json(Path(args.json), report.as_dict())
+    print(report.summary())
+    return 1 if report.reidentified else 0
+
+
+def _write_json(path: Path, data: dict) -> None:
+    from .media import AtomicPath
+
+    out = AtomicPath(path)
+    out.temp.write_text(json.dumps(data, indent=2) + "\n")
+    out.commit()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

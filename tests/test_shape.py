@@ -1,0 +1,46 @@
+import numpy as np
+
+from facepaint.mesh import canonical_mesh
+from facepaint.shape import ShapeNeutralizer, similarity
+
+
+def posed_canonical(yaw_deg=20.0, scale=12.0, shift=(300.0, 200.0, 0.0)):
+    """The average face rendered into image axes (x right, y down, z away), turned by ``yaw``."""
+    v = canonical_mesh().vertices.astype(np.float64)
+    a = np.radians(yaw_deg)
+    rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    pts = (v @ rot.T) * scale * np.array([1, -1, -1]) + np.array(shift)
+    return np.vstack([pts, np.repeat(pts[[468 - 1]], 10, axis=0)]).astype(np.float32)
+
+
+def test_similarity_recovers_a_transform():
+    rng = np.random.default_rng(0)
+    src = rng.normal(size=(30, 3))
+    a = np.radians(30)
+    rot = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    dst = 2.5 * src @ rot.T + np.array([1.0, 2.0, 3.0])
+    s, r, t = similarity(src, dst)
+    assert abs(s - 2.5) < 1e-6 and np.allclose(r, rot) and np.allclose(t, [1, 2, 3])
+
+
+def test_the_average_face_is_left_alone_and_others_move_towards_it():
+    neutral = ShapeNeutralizer(strength=1.0, smoothing=1.0)
+    face = posed_canonical()
+    np.testing.assert_allclose(neutral.neutralize(1, face)[:468], face[:468], atol=1e-3)
+    # Widen the eyes' spacing by 10%: the neutralizer pulls the corners back.
+    wide = face.copy()
+    centre = face[:468, 0].mean()
+    for i in (33, 133, 362, 263):
+        wide[i, 0] = centre + (face[i, 0] - centre) * 1.1
+    out = neutral.neutralize(2, wide)
+    before = abs(wide[263, 0] - wide[33, 0]) - abs(face[263, 0] - face[33, 0])
+    after = abs(out[263, 0] - out[33, 0]) - abs(face[263, 0] - face[33, 0])
+    assert abs(after) < 0.5 * abs(before)
+
+
+def test_expression_survives_the_reshape(astronaut, landmarker, detector):
+    fit = landmarker(astronaut, detector(astronaut)[0].box)
+    out = ShapeNeutralizer().neutralize(1, fit.landmarks)
+    gap = lambda lm: lm[14, 1] - lm[13, 1]  # inner lips: mouth opening
+    assert abs(gap(out) - gap(fit.landmarks)) < 1.0
+    assert 0.2 < np.abs(out - fit.landmarks)[:, :2].mean() < 5
