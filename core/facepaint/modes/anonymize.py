@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import assets
-from ..draw import LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_EYE
+from ..draw import FACE_OVAL, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_EYE
 from ..errors import FacepaintError
 from ..hide import FALLBACKS, hide_face
 from ..render import face_box, rasterize_face, sample_texture
@@ -57,7 +57,7 @@ class FaceModel:
                                     for c in data["components"]])
         self.scales = data["scales"].astype(np.float32)
 
-    def sample(self, rng: np.random.Generator, spread: float = 0.7) -> SyntheticIdentity:
+    def sample(self, rng: np.random.Generator, spread: float = 1.0) -> SyntheticIdentity:
         """A synthetic person: the mean plus a random mix, kept inside the training spread."""
         import cv2
 
@@ -72,15 +72,42 @@ class FaceModel:
 
 
 def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of ``values`` counting only pixels where ``weight`` > 0."""
+    """Gaussian blur of ``values`` counting only pixels where ``weight`` > 0.
+
+    Wide blurs run on a copy shrunk so the kernel is ~4 px, then are scaled back: the result is
+    smooth anyway, and this keeps the cost flat for big faces.
+    """
     import cv2
 
-    w = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-    if values.ndim == 3:
-        v = cv2.GaussianBlur(values * weight[..., None], (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-        return v / np.maximum(w, 1e-4)[..., None]
-    v = cv2.GaussianBlur(values * weight, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-    return v / np.maximum(w, 1e-4)
+    h, w = weight.shape
+    factor = max(1.0, sigma / 4.0)
+    if factor > 1.5:
+        small = (max(1, round(w / factor)), max(1, round(h / factor)))
+        v = cv2.resize(values * (weight[..., None] if values.ndim == 3 else weight), small, interpolation=cv2.INTER_AREA)
+        wt = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
+        v = cv2.GaussianBlur(v, (0, 0), sigma / factor, borderType=cv2.BORDER_CONSTANT)
+        wt = cv2.GaussianBlur(wt, (0, 0), sigma / factor, borderType=cv2.BORDER_CONSTANT)
+        v = cv2.resize(v, (w, h), interpolation=cv2.INTER_LINEAR)
+        wt = cv2.resize(wt, (w, h), interpolation=cv2.INTER_LINEAR)
+    else:
+        wt = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+        v = cv2.GaussianBlur(values * (weight[..., None] if values.ndim == 3 else weight), (0, 0), sigma,
+                             borderType=cv2.BORDER_CONSTANT)
+    return v / (np.maximum(wt, 1e-4)[..., None] if values.ndim == 3 else np.maximum(wt, 1e-4))
+
+
+def _window(points: np.ndarray, indices: list[int], shape: tuple[int, int],
+            pad: float) -> tuple[slice, slice, np.ndarray] | None:
+    """The pixel window around ``points[indices]`` (+pad), and all points in its coordinates."""
+    h, w = shape
+    part = points[indices]
+    x0 = int(max(0, np.floor(part[:, 0].min() - pad)))
+    y0 = int(max(0, np.floor(part[:, 1].min() - pad)))
+    x1 = int(min(w, np.ceil(part[:, 0].max() + pad) + 1))
+    y1 = int(min(h, np.ceil(part[:, 1].max() + pad) + 1))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return slice(y0, y1), slice(x0, x1), points - np.array([x0, y0], np.float32)
 
 
 def _polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -97,8 +124,8 @@ class Anonymize(Mode):
     ``max_yaw``: beyond this turn (degrees) the mesh hides too little, so the face is hidden."""
 
     def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
-                 max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 2.0,
-                 light_blur: float = 6.0, reshape: float = 1.0):
+                 max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.7,
+                 light_blur: float = 4.0, reshape: float = 1.5, cover_grow: float = 0.0):
         super().__init__(device)
         if fallback not in FALLBACKS:
             raise FacepaintError(f"unknown fallback {fallback!r} (choose from {', '.join(FALLBACKS)})")
@@ -110,6 +137,7 @@ class Anonymize(Mode):
         self.work_size = work_size
         self.detail_gain = detail_gain
         self.light_blur = light_blur  # lighting comes from the original blurred by face size / this
+        self.cover_grow = cover_grow
         self.shapes = ShapeNeutralizer(strength=reshape) if reshape > 0 else None
         self.identities: dict[int, SyntheticIdentity] = {}
         self.stats = {"redrawn": 0, "hidden": 0}
@@ -166,14 +194,25 @@ class Anonymize(Mode):
             src = original
         # One pixel grid for both the person's own outline (all of it must be covered) and the
         # reshaped mesh (where the synthetic face is drawn).
-        old_box = face_box(original_shape, src.shape[:2])
-        new_box = face_box(landmarks, src.shape[:2])
+        grow = int(round(self.cover_grow * face.size * scale))
+        old_box = face_box(original_shape, src.shape[:2], margin=2 + grow)
+        new_box = face_box(landmarks, src.shape[:2], margin=2 + grow)
         box = (min(old_box[0], new_box[0]), min(old_box[1], new_box[1]),
                max(old_box[2], new_box[2]), max(old_box[3], new_box[3]))
         if box[2] - box[0] < 2 or box[3] - box[1] < 2:
             return False
         raster = rasterize_face(landmarks, src.shape[:2], box=box)
-        covered = rasterize_face(original_shape, src.shape[:2], box=box).mask | raster.mask
+        if raster is None:
+            return False
+        # The person's own outline only needs its area, not UVs: fill the face oval.
+        covered = _polygon_mask(original_shape[FACE_OVAL, :2] - np.array(box[:2], np.float32),
+                                raster.mask.shape) > 0.5
+        covered |= raster.mask
+        if grow > 0:
+            # Reach past the outline over the jaw line and cheek edges (stubble, the face's own
+            # contour), which then get the scene's blurred light and no detail.
+            covered = cv2.dilate(covered.astype(np.uint8), cv2.getStructuringElement(
+                cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))) > 0
         if raster.mask.sum() < 50:
             return False
         identity = self.identity(face.track_id)
@@ -197,10 +236,30 @@ class Anonymize(Mode):
         points = landmarks[:, :2] - offset
         shape = mask.shape
         brightness = float(np.clip(light[mask > 0].mean() / 150.0, 0.35, 1.4))
+        # Teeth and sclera are white whatever the skin: scale them by the scene's light level
+        # (the brightest skin), not by the skin's own tone.
+        light_level = float(np.clip(np.percentile(light[mask > 0].max(axis=1), 95) / 200.0, 0.45, 1.25))
         self._tint_lips(drawn, source, points, mask, shape)
         for contour, iris_centre in ((RIGHT_EYE, RIGHT_IRIS), (LEFT_EYE, LEFT_IRIS)):
-            self._draw_eye(drawn, points, contour, iris_centre, identity, brightness, shape)
-        self._draw_mouth(drawn, points, brightness, shape)
+            self._draw_eye(drawn, points, contour, iris_centre, identity, light_level, shape)
+        self._draw_mouth(drawn, points, light_level, shape)
+
+        # Seam removal (a cheap stand-in for Poisson blending): the difference between the real
+        # skin and the drawing along the outline is spread inwards, fading with distance, so the
+        # drawing meets the surrounding skin at the same tone everywhere on the border.
+        # Only across the forehead, where the mesh stops on open skin: at the jaw and cheeks the
+        # border pixels are the person's own contour (stubble, jaw line) and must not bleed in.
+        cover8 = covered.astype(np.uint8)
+        edge = (cover8 - cv2.erode(cover8, np.ones((5, 5), np.uint8))).astype(np.float32)
+        rows = np.nonzero(covered.any(axis=1))[0]
+        if len(rows):
+            forehead_end = rows[0] + 0.3 * (rows[-1] - rows[0])
+            edge[int(forehead_end):] = 0
+        if edge.sum() > 0:
+            reach = max(size / 7.0, 2.0)
+            mismatch = _normalized_blur(source - drawn, edge, reach / 2)
+            depth = cv2.distanceTransform(cover8, cv2.DIST_L2, 3)
+            drawn += mismatch * np.exp(-depth / reach)[..., None]
 
         # Feather inside the mesh outline so the border blends with the surrounding skin.
         feather = max(size / 16.0, 1.0)
@@ -225,76 +284,102 @@ class Anonymize(Mode):
         """Give the lips one colour: the original lips' mean over the surrounding skin's (no detail)."""
         import cv2
 
-        lips = np.clip(_polygon_mask(points[LIPS_OUTER], shape) - _polygon_mask(points[LIPS_INNER], shape), 0, 1)
+        win = _window(points, LIPS_OUTER, shape, pad=4)
+        if win is None:
+            return
+        ys, xs, local = win
+        sub = (ys.stop - ys.start, xs.stop - xs.start)
+        lips = np.clip(_polygon_mask(local[LIPS_OUTER], sub) - _polygon_mask(local[LIPS_INNER], sub), 0, 1)
         if lips.sum() < 3:
             return
-        ring = np.clip(cv2.dilate(lips, np.ones((7, 7), np.uint8)) - lips, 0, 1) * mask
-        lip_colour = (source * lips[..., None]).sum((0, 1)) / lips.sum()
-        skin_colour = (source * ring[..., None]).sum((0, 1)) / max(ring.sum(), 1)
+        ring = np.clip(cv2.dilate(lips, np.ones((5, 5), np.uint8)) - lips, 0, 1) * mask[ys, xs]
+        src = source[ys, xs]
+        lip_colour = (src * lips[..., None]).sum((0, 1)) / lips.sum()
+        skin_colour = (src * ring[..., None]).sum((0, 1)) / max(ring.sum(), 1)
         ratio = np.clip(lip_colour / np.maximum(skin_colour, 1), 0.6, 1.4)
         soft = cv2.GaussianBlur(lips, (0, 0), 0.8)[..., None]
-        drawn[:] = drawn * (1 + soft * (ratio - 1))
+        drawn[ys, xs] *= 1 + soft * (ratio - 1)
 
     @staticmethod
-    def _draw_eye(drawn, points, contour, iris_centre, identity, brightness, shape) -> None:
+    def _draw_eye(drawn, points, contour, iris_centre, identity, light_level, shape) -> None:
         import cv2
 
-        eye = _polygon_mask(points[contour], shape)
+        win = _window(points, contour, shape, pad=2)
+        if win is None:
+            return
+        ys, xs, local = win
+        sub = (ys.stop - ys.start, xs.stop - xs.start)
+        eye = _polygon_mask(local[contour], sub)
         if eye.sum() < 2:
             return  # closed: the lids (mesh texture) cover it
-        h, w = shape
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        centre = points[iris_centre]
-        radius = float(np.mean(np.linalg.norm(points[iris_centre + 1:iris_centre + 5] - centre, axis=1)))
-        radius = max(radius, 0.8)
+        yy, xx = np.mgrid[0:sub[0], 0:sub[1]].astype(np.float32)
+        ring_points = points[iris_centre + 1:iris_centre + 5] - np.array([xs.start, ys.start], np.float32)
+        centre = points[iris_centre] - np.array([xs.start, ys.start], np.float32)
+        radius = max(float(np.mean(np.linalg.norm(ring_points - centre, axis=1))), 0.8)
         dist = np.hypot(xx - centre[0], yy - centre[1])
-        sclera = np.array([185, 175, 170], np.float32) * brightness
-        layer = np.broadcast_to(sclera, drawn.shape).copy()
+        layer = np.empty(sub + (3,), np.float32)
+        layer[:] = np.array([190, 182, 176], np.float32) * light_level  # sclera
         ring = np.clip(dist / radius, 0, 1)[..., None]
-        iris = identity.iris * (1.15 - 0.45 * ring) * brightness
+        iris = identity.iris * (1.15 - 0.45 * ring) * light_level
         inside = np.clip(radius + 0.5 - dist, 0, 1)[..., None]
-        layer = layer * (1 - inside) + iris * inside
+        layer += inside * (iris - layer)
         pupil = np.clip(radius * 0.42 + 0.5 - dist, 0, 1)[..., None]
-        layer = layer * (1 - pupil) + np.array([12, 10, 10], np.float32) * pupil
+        layer += pupil * (np.array([12, 10, 10], np.float32) - layer)
         glint_at = centre + np.array([-0.35, -0.35]) * radius
-        glint = np.clip(radius * 0.18 + 0.5 - np.hypot(xx - glint_at[0], yy - glint_at[1]), 0, 1)[..., None]
-        layer = layer * (1 - glint * 0.8) + 245 * glint * 0.8
+        glint = np.clip(radius * 0.18 + 0.5 - np.hypot(xx - glint_at[0], yy - glint_at[1]), 0, 1)[..., None] * 0.8
+        layer += glint * (245 - layer)
         # The upper lid shades the top of the eye.
-        top = points[contour][:, 1].min()
-        bottom = points[contour][:, 1].max()
+        top, bottom = local[contour][:, 1].min(), local[contour][:, 1].max()
         shade = 1 - 0.45 * np.clip(1 - (yy - top) / max((bottom - top) * 0.5, 1e-3), 0, 1)
         layer *= shade[..., None]
         soft = cv2.GaussianBlur(eye, (0, 0), 0.8)[..., None]
-        drawn[:] = drawn * (1 - soft) + layer * soft
+        target = drawn[ys, xs]
+        target += soft * (layer - target)
         # Lash line: a dark soft stroke along the upper lid (the upper half of the contour).
-        upper = points[contour][points[contour][:, 1] <= (top + bottom) / 2 + 0.5]
+        upper = local[contour][local[contour][:, 1] <= (top + bottom) / 2 + 0.5]
         upper = upper[np.argsort(upper[:, 0])]
-        lash = np.zeros(shape, np.float32)
+        lash = np.zeros(sub, np.float32)
         width = max(1, int(round(radius * 0.35)))
         cv2.polylines(lash, [np.round(upper * 4).astype(np.int32)], False, 1.0, width, cv2.LINE_AA, shift=2)
         lash = cv2.GaussianBlur(lash, (0, 0), 0.5)[..., None] * 0.75
-        drawn[:] = drawn * (1 - lash) + np.array([25, 18, 16], np.float32) * lash
+        target += lash * (np.array([25, 18, 16], np.float32) - target)
 
     @staticmethod
-    def _draw_mouth(drawn, points, brightness, shape) -> None:
+    def _draw_mouth(drawn, points, light_level, shape) -> None:
+        """An open mouth: upper teeth hanging from the upper lip's curve, dark interior, lower teeth."""
         import cv2
 
-        inner = points[LIPS_INNER]
-        mouth = _polygon_mask(inner, shape)
-        if mouth.sum() < 3:
+        win = _window(points, LIPS_INNER, shape, pad=2)
+        if win is None:
+            return
+        ys, xs, local = win
+        sub = (ys.stop - ys.start, xs.stop - xs.start)
+        mouth = _polygon_mask(local[LIPS_INNER], sub)
+        inside = mouth > 0.5
+        if inside.sum() < 3:
             return  # closed
-        top = inner[:, 1].min()
-        bottom = inner[:, 1].max()
-        h, w = shape
-        yy = np.mgrid[0:h, 0:w][0].astype(np.float32)
-        depth = np.clip((yy - top) / max(bottom - top, 1.0), 0, 1)[..., None]
-        interior = (np.array([70, 25, 28], np.float32) * (1 - 0.5 * depth)) * brightness
-        opening = bottom - top
-        upper_teeth = min(0.75 * opening, 0.2 * np.ptp(inner[:, 0]) + 1)
-        lower_teeth = min(0.15 * opening, 0.07 * np.ptp(inner[:, 0]))
-        teeth = np.clip((top + upper_teeth - yy) / 1.5, 0, 1) + np.clip((yy - (bottom - lower_teeth)) / 1.5, 0, 1)
+        # Per column: where the opening starts and ends, so the teeth follow a smile's curve.
+        rows = np.arange(sub[0], dtype=np.float32)[:, None]
+        has = inside.any(axis=0)
+        top = np.where(has, inside.argmax(axis=0), 0).astype(np.float32)
+        bottom = np.where(has, sub[0] - 1 - inside[::-1].argmax(axis=0), 0).astype(np.float32)
+        opening = np.maximum(bottom - top, 1.0)
+        width = float(np.ptp(local[LIPS_INNER][:, 0]))
+        upper = np.minimum(0.78 * opening, 0.22 * width + 1.0)
+        lower = np.minimum(0.15 * opening, 0.07 * width)
+        depth = np.clip((rows - top) / opening, 0, 1)[..., None]
+        layer = np.array([70, 25, 28], np.float32) * (1 - 0.5 * depth) * light_level
+        teeth = np.clip((top + upper - rows) / 1.2, 0, 1) + np.clip((rows - (bottom - lower)) / 1.2, 0, 1)
+        # Faint gaps between teeth, widest apart at the centre, and a little shade at the gum line.
+        centre_x = float(local[LIPS_INNER][:, 0].mean())
+        tooth = max(width / 9.0, 2.0)
+        columns = np.arange(sub[1], dtype=np.float32)[None, :]
+        gaps = 1 - 0.18 * np.clip(1 - np.abs(((columns - centre_x) / tooth) % 1.0 - 0.5) * 8, 0, 1)
+        gum = 1 - 0.15 * np.clip(1 - (rows - top) / np.maximum(0.25 * opening, 1), 0, 1)
+        enamel = np.array([228, 222, 210], np.float32) * light_level
+        teeth_colour = enamel * (gaps * gum)[..., None]
         teeth = np.clip(teeth, 0, 1)[..., None]
-        enamel = np.array([215, 208, 196], np.float32) * brightness
-        layer = interior * (1 - teeth) + enamel * teeth
+        layer = layer * (1 - teeth) + teeth_colour * teeth
         soft = cv2.GaussianBlur(mouth, (0, 0), 0.7)[..., None]
-        drawn[:] = drawn * (1 - soft) + layer * soft
+        target = drawn[ys, xs]
+        target += soft * (layer - target)
