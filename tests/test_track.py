@@ -52,3 +52,12 @@ def test_new_face_gets_a_new_id_and_duplicates_merge():
     tracker.tracks[1].box = tracker.tracks[0].box.copy()
     step(tracker, 0.08, [])
     assert [t.id for t in tracker.tracks] == [1]
+
+
+def test_greedy_matching_takes_best_pairs_once():
+    from facepaint.track import greedy_matches
+
+    iou = np.array([[0.9, 0.5, 0.0], [0.6, 0.2, 0.0], [0.0, 0.0, 0.1]])
+    assert greedy_matches(iou, 0.25) == [(0, 0)]  # row 1's best (col 0) is taken; 0.2 is too low
+    assert sorted(greedy_matches(np.array([[0.3, 0.8], [0.7, 0.4]]), 0.25)) == [(0, 1), (1, 0)]
+    assert greedy_matches(np.zeros((0, 2)), 0.25) == []

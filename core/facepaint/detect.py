@@ -161,9 +161,14 @@ class BackgroundDetector:
             self._wake.notify()
             return True
 
-    def take(self) -> tuple[object, list[Detection]] | None:
-        """The finished result (tag, detections), once; None while none is ready."""
+    def take(self, wait: bool = False) -> tuple[object, list[Detection]] | None:
+        """The finished result (tag, detections), once; None while none is ready.
+
+        ``wait``: block until the running detection finishes (None if nothing is running).
+        """
         with self._lock:
+            while wait and self._busy and self._error is None:
+                self._wake.wait()
             if self._error is not None:
                 raise self._error
             result, self._result = self._result, None
@@ -173,7 +178,7 @@ class BackgroundDetector:
         while True:
             with self._lock:
                 while self._job is None and not self._closed:
-                    self._wake.wait()
+                    self._wake.wait()  # one condition for both directions: waiters re-check their own state
                 if self._closed:
                     return
                 image, tag = self._job
@@ -183,9 +188,11 @@ class BackgroundDetector:
             except BaseException as exc:  # surfaced to the caller by take()
                 with self._lock:
                     self._error, self._busy = exc, False
+                    self._wake.notify_all()
                 return
             with self._lock:
                 self._result, self._busy = (tag, detections), False
+                self._wake.notify_all()
 
     def close(self) -> None:
         with self._lock:

@@ -16,6 +16,8 @@ def resolve_device(name: str = "auto") -> str:
     """Map a user choice to ``"cpu"`` or ``"cuda"``; error if CUDA was asked for but is absent."""
     if name not in DEVICE_CHOICES:
         raise FacepaintError(f"unknown device {name!r} (choose from {', '.join(DEVICE_CHOICES)})")
+    if name == "cpu" or (name == "auto" and not _nvidia_device_present()):
+        return "cpu"  # no NVIDIA device node: CUDA cannot be there, and importing torch costs ~1.3 s
     import torch
 
     has_cuda = torch.cuda.is_available()
@@ -24,6 +26,12 @@ def resolve_device(name: str = "auto") -> str:
     if name == "auto":
         return "cuda" if has_cuda else "cpu"
     return name
+
+
+def _nvidia_device_present() -> bool:
+    import glob
+
+    return bool(glob.glob("/dev/nvidia[0-9]*")) or bool(glob.glob("/dev/dxg"))  # Linux driver / WSL2
 
 
 def torch_device(name: str):

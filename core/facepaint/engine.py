@@ -26,7 +26,9 @@ class Engine:
     mode: a registered mode name, a ``Mode`` instance, or None to pass frames
         through unchanged (the faces are still reported).
     detect_every: frames between full detections (1 = every frame).
-    detect_async: detect on a worker thread so frames never wait (live streams; see FaceStack).
+    detect_async: detect on a worker thread, in parallel with the rest (see FaceStack).
+    detect_latency: with detect_async, apply detections exactly this many frames late
+        (deterministic, for files); None applies them whenever ready (live).
     lookback: frames held back before release (``push``/``run``). A face found late (it walked
         in between detections, or the detector missed it for a few frames) is concealed by the
         mode in the held-back frames too, at the box where it was first found: privacy does not
@@ -34,16 +36,18 @@ class Engine:
     """
 
     def __init__(self, mode: str | Mode | None = None, device: str = "auto", detect_every: int = 1,
-                 detect_max_side: int = 1280, detect_async: bool = False, lookback: int | None = None,
-                 **mode_options):
+                 detect_max_side: int = 1280, detect_async: bool = False, detect_latency: int | None = None,
+                 lookback: int | None = None, **mode_options):
         self.device = resolve_device(device)
         self.faces = FaceStack(device=self.device, detect_every=detect_every, detect_max_side=detect_max_side,
-                               detect_async=detect_async)
+                               detect_async=detect_async, detect_latency=detect_latency)
         if isinstance(mode, str):
             mode = create_mode(mode, device=self.device, **mode_options)
         self.mode: Mode | None = mode
         if lookback is None:
-            lookback = max(0, detect_every - 1) if mode is not None else 0
+            # A face can appear just after one detection and be found by the next, whose result
+            # may itself arrive detect_latency frames late: hold back that many frames.
+            lookback = max(0, detect_every - 1 + (detect_latency or 0)) if mode is not None else 0
         self.lookback = lookback
         self._pending: deque[FrameResult] = deque()
 

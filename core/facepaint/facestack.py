@@ -41,18 +41,22 @@ class FaceStack:
         images and offline files where recall matters more than speed).
     detect_max_side: longest side the detector sees (smaller = faster, misses tiny faces).
     min_landmark_size: faces smaller than this (px) are reported with a box only.
-    detect_async: run the detector on a worker thread (live streams): frames never
-        wait for it and new faces are found a few frames late; the first frame of
-        a stream is still detected synchronously. Results then depend on timing,
-        so files use the synchronous default.
+    detect_async: run the detector on a worker thread, on the other core, while this
+        thread fits landmarks. The first frame of a stream is still detected synchronously.
+    detect_latency: with detect_async, apply each detection exactly this many frames after
+        its frame (waiting for it if need be): the same input then always gives the same output
+        (files). None: apply results whenever they are ready, never waiting (live streams).
     """
 
     def __init__(self, device: str = "cpu", detect_every: int = 1, detect_max_side: int = 1280,
                  detect_threshold: float = 0.5, min_landmark_size: float = 12.0, max_missing: float = 0.5,
-                 detect_async: bool = False):
+                 detect_async: bool = False, detect_latency: int | None = None):
         self.detector = CenterFaceDetector(device=device, threshold=detect_threshold, max_side=detect_max_side,
                                            threads=1 if detect_async else 0)
         self.background = BackgroundDetector(self.detector) if detect_async else None
+        self.detect_latency = detect_latency
+        self._count = 0
+        self._submitted_at: int | None = None
         self.landmarker = FaceLandmarker()
         self.tracker = FaceTracker(max_missing=max_missing)
         self.detect_every = max(1, int(detect_every))
@@ -70,6 +74,7 @@ class FaceStack:
         self._frames_since_detection = None
         self._need_detection = True
         self._stream += 1
+        self._submitted_at = None
         return ended
 
     def close(self) -> None:
@@ -84,14 +89,24 @@ class FaceStack:
         due = (self._need_detection or self._frames_since_detection is None
                or self._frames_since_detection + 1 >= self.detect_every)
         first = self._frames_since_detection is None
+        self._count += 1
         detections: list[Detection] | None = None
         with timer("detect"):
             if self.background is not None and not first:
-                finished = self.background.take()
+                if self.detect_latency is None:
+                    finished = self.background.take()
+                elif self._submitted_at is not None and self._count - self._submitted_at >= self.detect_latency:
+                    finished = self.background.take(wait=True)
+                    self._submitted_at = None
+                else:
+                    finished = None
                 if finished is not None and finished[0] == self._stream:
                     detections = finished[1]
-                if due and self.background.submit(image, tag=self._stream):
+                waiting = self.detect_latency is not None and self._submitted_at is not None
+                if due and not waiting and self.background.submit(image, tag=self._stream):
                     self._frames_since_detection = 0
+                    if self.detect_latency is not None:
+                        self._submitted_at = self._count
                 else:
                     self._frames_since_detection += 1
             elif due:
