@@ -234,7 +234,8 @@ def bench_engine_fps(shared: Path) -> list[dict]:
         scenes = {1: _video_frames(shared / "video" / "heads" / "s32.mp4", 60, size),
                   5: _mosaic([_video_frames(p, 60, (360, 288)) for p in talking], size)}
         for faces, frames in scenes.items():
-            for label, options in {"files (detect every 5)": dict(detect_every=5),
+            for label, options in {"files (detect every 5, pipelined)": dict(detect_every=5, detect_async=True,
+                                                                             detect_latency=4),
                                    "live (async detect)": dict(detect_async=True, detect_max_side=640, lookback=0)}.items():
                 with Engine(mode="anonymize", device="cpu", **options) as engine:
                     times = []

@@ -25,7 +25,7 @@ def test_anonymize_changes_the_face_and_nothing_far_from_it(astronaut):
     far = np.ones(astronaut.shape[:2], bool)
     far[40:220, 150:300] = False
     assert (result.image[far] == astronaut[far]).all()
-    assert engine.mode.stats == {"redrawn": 1, "hidden": 0}
+    assert engine.mode.stats == {"redrawn": 1, "hidden": 0, "kept": 0}
     assert "anonymize" in available_modes()
 
 
@@ -67,7 +67,7 @@ def test_tiny_faces_are_hidden_not_redrawn(astronaut):
     frame[100:136, 300:336] = cv2.resize(astronaut[40:220, 150:330], (36, 36), interpolation=cv2.INTER_AREA)
     with Engine(mode="anonymize", device="cpu") as engine:
         result = engine.process(Frame(frame))
-    assert len(result.faces) == 1 and engine.mode.stats == {"redrawn": 0, "hidden": 1}
+    assert len(result.faces) == 1 and engine.mode.stats == {"redrawn": 0, "hidden": 1, "kept": 0}
     assert np.abs(result.image[100:136, 300:336].astype(int) - frame[100:136, 300:336]).mean() > 5
 
 
@@ -116,3 +116,49 @@ def test_cli_anonymize_video_keeps_audio(tmp_path, astronaut):
     with av.open(str(out)) as c:
         assert len(c.streams.audio) == 1
         assert sum(1 for _ in c.decode(video=0)) == 12
+
+
+def _two_people():
+    from conftest import shared_path
+    from facepaint.media import read_image
+
+    folder = shared_path("images", "identity")
+    salley = sorted((folder / "John_Salley").glob("*.jpg"))
+    savage = sorted((folder / "John_Savage").glob("*.jpg"))
+    frame = np.hstack([read_image(salley[0]), read_image(savage[0])])
+    return frame, salley[1]  # another photo of the same man as the reference
+
+
+def test_keep_leaves_the_reference_person_untouched():
+    frame, reference = _two_people()
+    with Engine(mode="anonymize", device="cpu", keep=[reference]) as engine:
+        result = engine.process(Frame(frame))
+    left = [f for f in result.faces if f.box[0] < 150]
+    right = [f for f in result.faces if f.box[0] >= 150]
+    assert len(left) == 1 and len(right) == 1
+    assert (result.image[:, :150] == frame[:, :150]).all()  # the kept man
+    assert np.abs(result.image[:, 150:].astype(int) - frame[:, 150:]).mean() > 5  # the bystander
+    assert engine.mode.stats["kept"] == 1 and engine.mode.stats["redrawn"] == 1
+
+
+def test_largest_only(astronaut):
+    import cv2
+
+    frame = astronaut.copy()
+    frame[380:470, 20:110] = cv2.resize(astronaut[40:220, 150:330], (90, 90), interpolation=cv2.INTER_AREA)
+    with Engine(mode="anonymize", device="cpu", faces="largest") as engine:
+        result = engine.process(Frame(frame))
+    assert len(result.faces) == 2 and engine.mode.stats["kept"] == 1
+    assert (result.image[380:470, 20:110] == frame[380:470, 20:110]).all()
+
+
+def test_keep_reference_without_a_face_is_a_clear_error(tmp_path):
+    from facepaint.errors import FacepaintError
+    from facepaint.media import MediaWriter
+
+    blank = tmp_path / "blank.png"
+    image = np.full((64, 64, 3), 128, np.uint8)
+    with MediaWriter(blank, 64, 64) as writer:
+        writer.write(image, Frame(image))
+    with pytest.raises(FacepaintError, match="no face found"):
+        Engine(mode="anonymize", device="cpu", keep=[blank])

@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="choice of synthetic people: the same seed gives the same faces (default 0)")
     anonymize.add_argument("--fallback", choices=["mosaic", "blur", "solid"], default="mosaic",
                            help="how faces that cannot be redrawn are hidden (default: noisy mosaic)")
+    anonymize.add_argument("--faces", choices=["all", "largest"], default="all",
+                           help="which faces to anonymize (default all; largest: only the biggest face per frame)")
+    anonymize.add_argument("--keep", action="append", default=[], metavar="REF.jpg",
+                           help="leave faces matching this reference photo untouched (repeatable)")
     anonymize.add_argument("--json", metavar="OUT.json", help="also write the faces found per frame")
     anonymize.add_argument("--audit", action="store_true",
                            help="afterwards, judge the output with an independent face recogniser "
@@ -149,7 +153,7 @@ def cmd_anonymize(args: argparse.Namespace) -> int:
 
     summary = run_anonymize(args.input, args.output, json_path=args.json, device=args.device,
                             detect_every=args.detect_every, seed=args.seed, fallback=args.fallback,
-                            progress=not args.quiet)
+                            faces=args.faces, keep=args.keep, progress=not args.quiet)
     print(summary, file=sys.stderr)
     if args.audit:
         from .audit import run_audit

@@ -39,10 +39,11 @@ class Engine:
                  detect_max_side: int = 1280, detect_async: bool = False, detect_latency: int | None = None,
                  lookback: int | None = None, **mode_options):
         self.device = resolve_device(device)
-        self.faces = FaceStack(device=self.device, detect_every=detect_every, detect_max_side=detect_max_side,
-                               detect_async=detect_async, detect_latency=detect_latency)
+        # The mode first: if its options are wrong, no detector thread or graph has started yet.
         if isinstance(mode, str):
             mode = create_mode(mode, device=self.device, **mode_options)
+        self.faces = FaceStack(device=self.device, detect_every=detect_every, detect_max_side=detect_max_side,
+                               detect_async=detect_async, detect_latency=detect_latency)
         self.mode: Mode | None = mode
         if lookback is None:
             # A face can appear just after one detection and be found by the next, whose result

@@ -187,7 +187,8 @@ def run_faces(source: str, json_path=None, draw_path=None, device: str = "auto",
 
 
 def run_anonymize(source: str, output, json_path=None, device: str = "auto", detect_every: int = 5,
-                  seed: int = 0, fallback: str = "mosaic", progress: bool = True) -> JobSummary:
+                  seed: int = 0, fallback: str = "mosaic", faces: str = "all", keep=(),
+                  progress: bool = True) -> JobSummary:
     """The ``facepaint anonymize`` job."""
     from .engine import Engine
 
@@ -195,7 +196,7 @@ def run_anonymize(source: str, output, json_path=None, device: str = "auto", det
     # output stays reproducible; the engine holds frames back to conceal faces found late.
     pipelined = detect_every > 1
     with Engine(mode="anonymize", device=device, detect_every=detect_every, seed=seed, fallback=fallback,
-                detect_async=pipelined, detect_latency=detect_every - 1 if pipelined else None) as engine:
+                faces=faces, keep=keep, detect_async=pipelined, detect_latency=detect_every - 1 if pipelined else None) as engine:
         summary = run_job(source, engine, output=output, json_path=json_path, progress=progress)
         summary.mode_stats = dict(engine.mode.stats)
         return summary

@@ -8,10 +8,11 @@ Per face, per frame:
    project's face model (models/synthetic_faces: the average of ~170 unwrapped faces plus a small
    random mix of its principal variations, chosen once per track from ``seed`` and the track id);
 3. colour and lighting come from the scene: the original face's pixels blurred with a sigma of a
-   tenth of the face (skin tone, light direction, shadows), times the synthetic detail;
-4. eyes are drawn fresh (sclera, an iris of the identity's colour at the tracked iris landmarks,
+   quarter of the face (skin tone, light direction), times the synthetic detail;
+4. expression creases (smile folds, crow's feet, brow lines) are drawn from the blendshapes;
+5. eyes are drawn fresh (sclera, an iris of the identity's colour at the tracked iris landmarks,
    so gaze follows) and an open mouth gets a synthetic interior and upper teeth;
-5. the result is feathered into the frame inside the mesh outline.
+6. the result is feathered into the frame inside the mesh outline.
 
 What the generator sees of the original face: its landmarks (geometry, expression, gaze), and
 its pixels only through that heavy blur. Faces it cannot redraw well (no fresh landmarks, too
@@ -29,7 +30,9 @@ from ..draw import FACE_OVAL, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_EYE
 from ..errors import FacepaintError
 from ..hide import FALLBACKS, hide_face
 from ..render import face_box, rasterize_face, sample_texture
+from ..select import FaceSelector
 from ..shape import ShapeNeutralizer
+from ..wrinkles import crease_shading
 from ..types import Face, Frame
 from . import Mode, register_mode
 
@@ -125,7 +128,8 @@ class Anonymize(Mode):
 
     def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
                  max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.7,
-                 light_blur: float = 4.0, reshape: float = 1.5, cover_grow: float = 0.0):
+                 light_blur: float = 4.0, reshape: float = 1.5, cover_grow: float = 0.0,
+                 faces: str = "all", keep: list | tuple = ()):
         super().__init__(device)
         if fallback not in FALLBACKS:
             raise FacepaintError(f"unknown fallback {fallback!r} (choose from {', '.join(FALLBACKS)})")
@@ -138,9 +142,10 @@ class Anonymize(Mode):
         self.detail_gain = detail_gain
         self.light_blur = light_blur  # lighting comes from the original blurred by face size / this
         self.cover_grow = cover_grow
+        self.selector = FaceSelector(faces, keep)
         self.shapes = ShapeNeutralizer(strength=reshape) if reshape > 0 else None
         self.identities: dict[int, SyntheticIdentity] = {}
-        self.stats = {"redrawn": 0, "hidden": 0}
+        self.stats = {"redrawn": 0, "hidden": 0, "kept": 0}
         self._noise = np.random.default_rng(seed)
 
     def begin(self, track_id: int) -> None:
@@ -150,6 +155,7 @@ class Anonymize(Mode):
         self.identities.pop(track_id, None)
         if self.shapes is not None:
             self.shapes.forget(track_id)
+        self.selector.forget(track_id)
 
     def conceal(self, image: np.ndarray, face: Face) -> None:
         hide_face(image, face, self.fallback, self._noise)
@@ -166,8 +172,12 @@ class Anonymize(Mode):
 
     def render(self, frame: Frame, faces: list[Face]) -> np.ndarray:
         out = frame.image.copy()
+        kept = self.selector.kept(frame.image, faces)
         # Far (small) faces first, so a near face drawn over them wins where they overlap.
         for face in sorted(faces, key=lambda f: f.size):
+            if face.track_id in kept:
+                self.stats["kept"] += 1
+                continue
             if self.can_redraw(face) and self.redraw(out, frame.image, face):
                 self.stats["redrawn"] += 1
             else:
@@ -221,6 +231,9 @@ class Anonymize(Mode):
         size = face.size * scale
         source = src[ys, xs].astype(np.float32)
         synthetic = sample_texture(identity.texture, raster)
+        crease = crease_shading(face.blendshapes)
+        if crease is not None:  # smile folds, crow's feet, brow lines of this frame's expression
+            synthetic *= np.where(raster.mask, sample_texture(crease, raster), 1.0)
         sigma = max(size / self.light_blur, 1.5)
         light = _normalized_blur(source, mask, sigma)  # the scene's colour and lighting, no detail
         drawn_mask = raster.mask.astype(np.float32)
