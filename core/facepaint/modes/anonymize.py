@@ -127,7 +127,7 @@ class Anonymize(Mode):
     ``max_yaw``: beyond this turn (degrees) the mesh hides too little, so the face is hidden."""
 
     def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
-                 max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.7,
+                 max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.2,
                  light_blur: float = 4.0, reshape: float = 1.5, cover_grow: float = 0.0,
                  faces: str = "all", keep: list | tuple = ()):
         super().__init__(device)
