@@ -38,6 +38,33 @@ def _add_engine_options(parser: argparse.ArgumentParser, detect_every: int = 1) 
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
+def _add_anonymize_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("anonymize options")
+    group.add_argument("--seed", type=int, default=0,
+                       help="choice of synthetic people: the same seed gives the same faces (default 0)")
+    group.add_argument("--fallback", choices=["mosaic", "blur", "solid"], default="mosaic",
+                       help="how faces that cannot be redrawn are hidden (default: noisy mosaic)")
+    group.add_argument("--faces", choices=["all", "largest"], default="all",
+                       help="which faces to anonymize (default all; largest: only the biggest face per frame)")
+    group.add_argument("--keep", action="append", default=[], metavar="REF.jpg",
+                       help="leave faces matching this reference photo untouched (repeatable)")
+
+
+EPILOG_PIPE = """examples (keep every pts, VFR included, and the audio):
+  ffmpeg -copyts -i SRC -map 0:v -map 0:a? -c:v rawvideo -pix_fmt yuv420p -enc_time_base:v -1 \\
+      -c:a copy -fps_mode passthrough -f nut - \\
+    | facepaint pipe --mode anonymize \\
+    | ffmpeg -copyts -f nut -i - -map 0 -c:v libx264 -enc_time_base:v -1 -c:a copy \\
+      -fps_mode passthrough OUT.mkv
+
+  ffmpeg -i SRC -f yuv4mpegpipe - | facepaint pipe --in y4m --mode anonymize | ffplay -
+
+Only the video stream travels as raw frames; audio and other streams pass packet for packet.
+Progress and speed go to stderr (--stats json for machines); stdout carries only the stream.
+Exit codes: 0 done, 2 bad input, 130 interrupted, 141 the downstream process closed the pipe.
+"""
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -73,14 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_ANONYMIZE, formatter_class=argparse.RawDescriptionHelpFormatter)
     anonymize.add_argument("input", help="image or video file, or sample:astronaut")
     anonymize.add_argument("output", help="output file; its extension picks the format (.png, .jpg, .mp4, .mkv, ...)")
-    anonymize.add_argument("--seed", type=int, default=0,
-                           help="choice of synthetic people: the same seed gives the same faces (default 0)")
-    anonymize.add_argument("--fallback", choices=["mosaic", "blur", "solid"], default="mosaic",
-                           help="how faces that cannot be redrawn are hidden (default: noisy mosaic)")
-    anonymize.add_argument("--faces", choices=["all", "largest"], default="all",
-                           help="which faces to anonymize (default all; largest: only the biggest face per frame)")
-    anonymize.add_argument("--keep", action="append", default=[], metavar="REF.jpg",
-                           help="leave faces matching this reference photo untouched (repeatable)")
+    _add_anonymize_options(anonymize)
     anonymize.add_argument("--json", metavar="OUT.json", help="also write the faces found per frame")
     anonymize.add_argument("--audit", action="store_true",
                            help="afterwards, judge the output with an independent face recogniser "
@@ -102,6 +122,28 @@ def build_parser() -> argparse.ArgumentParser:
                        help="judge faces at least this many pixels tall (default 40)")
     audit.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help=argparse.SUPPRESS)
 
+    pipe = sub.add_parser(
+        "pipe", help="filter raw video between two ffmpeg processes (NUT or y4m on stdin and stdout)",
+        description="Read NUT (or yuv4mpegpipe) on stdin, run a mode on every frame, write the same "
+                    "format on stdout with identical timestamps.",
+        epilog=EPILOG_PIPE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pipe.add_argument("--mode", required=True, choices=["anonymize"], help="what to do to the faces")
+    pipe.add_argument("--in", dest="input_format", choices=["nut", "y4m"], default="nut",
+                      help="stdin format (default nut: keeps VFR timestamps and audio)")
+    pipe.add_argument("--out", dest="output_format", choices=["nut", "y4m"], default=None,
+                      help="stdout format (default: as --in)")
+    pipe.add_argument("--overload", choices=["block", "drop"], default="block",
+                      help="block: never lose a frame (default); drop: for live input, skip frames "
+                           "when the filter falls behind (skipped frames are not written at all)")
+    pipe.add_argument("--stats", choices=["text", "json", "none"], default="text",
+                      help="speed and latency on stderr every 2 s and at the end (default text)")
+    _add_anonymize_options(pipe)
+    parser_device = pipe.add_argument_group("engine")
+    parser_device.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                               help="where torch and ONNX models run (default auto)")
+    parser_device.add_argument("--detect-every", type=_positive_int, default=5, metavar="N",
+                               help="full face detection every N frames (default 5)")
+
     demo = sub.add_parser("demo", help="run the main job on the built-in sample portrait",
                           description="Run facepaint on sample:astronaut and write what it made to a folder.")
     demo.add_argument("--out", default="demo", metavar="DIR", help="output folder (default: ./demo)")
@@ -119,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_anonymize(args)
         if args.command == "audit":
             return cmd_audit(args)
+        if args.command == "pipe":
+            return cmd_pipe(args)
         if args.command == "demo":
             return cmd_demo(args)
     except FacepaintError as exc:
@@ -127,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("facepaint: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The process reading our stdout went away: stop quietly, like any Unix filter.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        print("facepaint: the downstream process closed the pipe", file=sys.stderr)
+        return 141
     except Exception as exc:  # a bug: say so in one line; FACEPAINT_DEBUG=1 shows the traceback
         if os.environ.get("FACEPAINT_DEBUG"):
             raise
@@ -164,6 +214,19 @@ def cmd_anonymize(args: argparse.Namespace) -> int:
         print(report.summary(), file=sys.stderr)
         print(f"audit report: {report_path}", file=sys.stderr)
         return 1 if report.reidentified else 0
+    return 0
+
+
+def cmd_pipe(args: argparse.Namespace) -> int:
+    from .engine import Engine
+    from .pipe import run_pipe
+
+    pipelined = args.detect_every > 1
+    with Engine(mode=args.mode, device=args.device, detect_every=args.detect_every, seed=args.seed,
+                fallback=args.fallback, faces=args.faces, keep=args.keep, detect_async=pipelined,
+                detect_latency=args.detect_every - 1 if pipelined else None) as engine:
+        run_pipe(engine, input_format=args.input_format, output_format=args.output_format,
+                 overload=args.overload, stats=args.stats)
     return 0
 
 
