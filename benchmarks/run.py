@@ -197,6 +197,14 @@ def bench_smoothing() -> dict:
 
 
 def main() -> int:
+    if "--only" in sys.argv and "pipe" in sys.argv:  # python -m benchmarks.run --only pipe
+        from . import pipe
+
+        results = pipe.report(SHARED)
+        pipe.print_report(results)
+        (REPO / ".bench").mkdir(exist_ok=True)
+        (REPO / ".bench" / "pipe.json").write_text(json.dumps(results, indent=2, default=float))
+        return 0
     if "--only" in sys.argv:  # python -m benchmarks.run --only anonymize
         from . import anonymize
 
@@ -244,6 +252,12 @@ def main() -> int:
     anonymize.print_report(anonymized)
     (REPO / ".bench" / "anonymize.json").write_text(json.dumps(anonymized, indent=2, default=float))
     print("wrote .bench/anonymize.json and .bench/anonymize_sheet.png (originals above, outputs below)")
+
+    from . import pipe
+
+    piped = pipe.report(SHARED)
+    pipe.print_report(piped)
+    (REPO / ".bench" / "pipe.json").write_text(json.dumps(piped, indent=2, default=float))
     return 0
 
 

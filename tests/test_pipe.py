@@ -62,6 +62,47 @@ def vfr_clip(tmp_path_factory, astronaut):
     return path
 
 
+@pytest.fixture(scope="module")
+def cfr_clip(tmp_path_factory, astronaut):
+    path = tmp_path_factory.mktemp("pipe") / "cfr.mp4"
+    write_video(path, pan_frames(astronaut, 10), pts=[i * 40 for i in range(10)], audio_seconds=0.5)
+    return path
+
+
+def test_cfr_timestamps_and_audio_survive_the_chain(cfr_clip, tmp_path):
+    raw, filtered, code, err = chain(cfr_clip, tmp_path / "out.mp4", middle=FACEPAINT)
+    assert code == 0, err
+    assert nut_packets(filtered) == nut_packets(raw)
+    chain(cfr_clip, tmp_path / "plain.mp4")
+    assert video_pts(tmp_path / "out.mp4") == video_pts(tmp_path / "plain.mp4")
+    assert len(video_pts(tmp_path / "out.mp4")) == 10
+
+
+def test_colour_range_is_kept(cfr_clip):
+    # NUT carries no colour tags; yuv4mpegpipe carries the range (XCOLORRANGE).
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(cfr_clip), "-an", "-pix_fmt", "yuv420p",
+                          "-color_range", "pc", "-f", "yuv4mpegpipe", "-"], capture_output=True, check=True).stdout
+    assert b"XCOLORRANGE=FULL" in raw.split(b"\n", 1)[0]
+    run = subprocess.run([*FACEPAINT, "--in", "y4m"], input=raw, capture_output=True)
+    assert run.returncode == 0, run.stderr.decode()
+    assert b"XCOLORRANGE=FULL" in run.stdout.split(b"\n", 1)[0]
+
+
+def test_interrupt_ends_with_130(vfr_clip):
+    import signal
+    import time
+
+    proc = subprocess.Popen(FACEPAINT, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    raw = subprocess.run(to_nut(vfr_clip), capture_output=True, check=True).stdout
+    proc.stdin.write(raw[: len(raw) // 3])
+    proc.stdin.flush()
+    time.sleep(3)  # models loaded, frames in flight, waiting for more input
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    err = proc.stderr.read().decode()
+    assert proc.returncode == 130 and "Traceback" not in err
+
+
 def test_vfr_timestamps_and_audio_survive_the_chain(vfr_clip, tmp_path):
     raw, filtered, code, err = chain(vfr_clip, tmp_path / "out.mkv", middle=FACEPAINT)
     assert code == 0, err
@@ -162,3 +203,21 @@ def test_drop_policy_keeps_the_order_and_treats_every_written_frame(vfr_clip):
     with av.open(io.BytesIO(run.stdout), format="nut") as c:
         pts = [f.pts for f in c.decode(video=0)]
     assert pts == sorted(pts) and len(pts) == final["frames_out"] == 12 - final["dropped"]
+
+
+def test_facepaint_ffmpeg_wrapper_builds_the_same_chain(vfr_clip, tmp_path):
+    import os
+    from conftest import REPO
+
+    env = dict(os.environ, FACEPAINT=str(REPO / ".venv" / "bin" / "facepaint"))
+    env["PATH"] = str(REPO / ".venv" / "bin") + os.pathsep + env.get("PATH", "")
+    wrapper = REPO / "plugins" / "ffmpeg" / "facepaint-ffmpeg"
+    out = tmp_path / "wrapped.mkv"
+    run = subprocess.run([sys.executable, str(wrapper), "-i", str(vfr_clip), "-crf", "20", str(out), "--",
+                          "--mode", "anonymize", "--stats", "none"], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    chain(vfr_clip, tmp_path / "plain.mkv")
+    assert video_pts(out) == video_pts(tmp_path / "plain.mkv")
+    assert audio_hashes(out) == audio_hashes(vfr_clip)
+    usage = subprocess.run([sys.executable, str(wrapper), "-i", str(vfr_clip), str(out)], capture_output=True, text=True)
+    assert usage.returncode == 2 and usage.stderr.startswith("facepaint-ffmpeg: error:")

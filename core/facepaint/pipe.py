@@ -54,10 +54,12 @@ class PipeStats:
 class _Reader(threading.Thread):
     """Demuxes stdin ahead of the filter (``drop`` policy); video frames may be skipped, packets never."""
 
-    def __init__(self, container, video, others, limit: int):
+    def __init__(self, container, video, others, limit: int | None):
         super().__init__(name="facepaint-pipe-reader", daemon=True)
         self.container, self.video, self.others, self.limit = container, video, others, limit
-        self.items: queue.Queue = queue.Queue()
+        # block: a short bounded queue (the reader waits, so upstream waits); drop: unbounded,
+        # and get() skips frames instead.
+        self.items: queue.Queue = queue.Queue(maxsize=0 if limit else 8)
         self.pending_video = 0
         self.dropped = 0
         self.lock = threading.Lock()
@@ -86,15 +88,40 @@ class _Reader(threading.Thread):
                 return kind, payload, stamp
             with self.lock:
                 self.pending_video -= 1
-                over = self.pending_video >= self.limit
+                over = self.limit is not None and self.pending_video >= self.limit
             if over:
                 self.dropped += 1
                 continue
             return kind, payload, stamp
 
 
+def _open_interruptibly(stdin, fmt: str, name: str):
+    """av.open on a thread: probing a live stream can wait for input, and Ctrl-C must still work."""
+    import av
+
+    done: queue.Queue = queue.Queue()
+
+    def open_it() -> None:
+        try:
+            done.put((av.open(stdin, "r", format=fmt), None))
+        except BaseException as exc:  # handed to the main thread
+            done.put((None, exc))
+
+    threading.Thread(target=open_it, name="facepaint-pipe-open", daemon=True).start()
+    container, error = done.get()
+    if isinstance(error, (av.error.FFmpegError, ValueError, OSError)):
+        raise FacepaintError(f"stdin: not a {name.upper()} stream ({error.__class__.__name__})") from None
+    if error is not None:
+        raise error
+    return container
+
+
 def _to_rgb(frame) -> np.ndarray:
-    return frame.reformat(format="rgb24", src_color_range=frame.color_range).to_ndarray()
+    # Limited range is swscale's default and takes its fast path (0.4 vs 0.7 ms at 720p); name the
+    # range only when the source says full range.
+    if int(frame.color_range) == 2:  # AVCOL_RANGE_JPEG
+        return frame.reformat(format="rgb24", src_color_range=frame.color_range).to_ndarray()
+    return frame.to_ndarray(format="rgb24")
 
 
 def _from_rgb(image: np.ndarray, like):
@@ -114,18 +141,17 @@ def run_pipe(engine, stdin=None, stdout=None, stderr=None, input_format: str = "
     """Filter stdin to stdout through ``engine``; returns the final counters."""
     import av
 
-    stdin = stdin or sys.stdin.buffer
-    stdout = stdout or sys.stdout.buffer
+    # ffmpeg's own pipe protocol reads and writes the descriptors directly: a raw 720p frame is
+    # 1.4 MB, and Python file objects would cost a callback per buffer of it.
+    stdin = stdin if stdin is not None else "pipe:0"
+    stdout = stdout if stdout is not None else "pipe:1"
     stderr = stderr or sys.stderr
     output_format = output_format or input_format
     if input_format not in FORMATS or output_format not in FORMATS:
         raise FacepaintError(f"unknown pipe format (choose from {', '.join(FORMATS)})")
     if overload not in ("block", "drop"):
         raise FacepaintError("--overload must be block or drop")
-    try:
-        source = av.open(stdin, "r", format=FORMATS[input_format])
-    except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise FacepaintError(f"stdin: not a {input_format.upper()} stream ({exc.__class__.__name__})") from None
+    source = _open_interruptibly(stdin, FORMATS[input_format], input_format)
     if not source.streams.video:
         source.close()
         raise FacepaintError("stdin: the stream has no video")
@@ -157,7 +183,7 @@ def run_pipe(engine, stdin=None, stdout=None, stderr=None, input_format: str = "
         if stats == "none" or (not force and time.monotonic() - last_report < stats_every):
             return
         last_report = time.monotonic()
-        counters.dropped = reader.dropped if reader is not None else 0
+        counters.dropped = reader.dropped
         print(json.dumps(counters.as_dict()) if stats == "json" else counters.line(), file=stderr, flush=True)
 
     def write(result) -> None:
@@ -186,39 +212,36 @@ def run_pipe(engine, stdin=None, stdout=None, stderr=None, input_format: str = "
         sink.mux(packet)
         counters.packets_copied += 1
 
-    reader = None
+    # Demuxing runs on its own thread under both policies: the main thread then waits on a queue,
+    # which Ctrl-C can interrupt, instead of inside a read that waits for a live source.
+    reader = _Reader(source, video, others, queue_frames if overload == "drop" else None)
+    # Hand the GIL over sooner than the default 5 ms, so the reader refills the queue while the
+    # main thread works instead of queueing behind it.
+    sys.setswitchinterval(0.0005)
+    reader.start()
     try:
-        if overload == "drop":
-            reader = _Reader(source, video, others, queue_frames)
-            reader.start()
-            while True:
-                kind, payload, stamp = reader.get()
-                if kind == "end":
-                    break
-                if kind == "frame":
-                    handle_frame(payload, stamp)
-                else:
-                    handle_packet(payload)
-            if reader.error is not None:
-                raise reader.error
-        else:
-            for packet in source.demux([video, *others]):
-                if packet.stream is video:
-                    for frame in packet.decode():
-                        handle_frame(frame, time.monotonic())
-                elif packet.dts is not None:
-                    handle_packet(packet)
+        while True:
+            kind, payload, stamp = reader.get()
+            if kind == "end":
+                break
+            if kind == "frame":
+                handle_frame(payload, stamp)
+            else:
+                handle_packet(payload)
+        if reader.error is not None:
+            raise reader.error
         for result in engine.flush():
             write(result)
         for packet in out_video.encode():
             sink.mux(packet)
         sink.close()
     except av.error.FFmpegError as exc:
-        if isinstance(exc, (BrokenPipeError,)) or "Broken pipe" in str(exc):
+        if isinstance(exc, BrokenPipeError) or "Broken pipe" in str(exc):
             raise BrokenPipeError from None
         raise FacepaintError(f"stdin: corrupt or truncated stream ({exc.__class__.__name__})") from None
     finally:
-        source.close()
-    counters.dropped = reader.dropped if reader is not None else 0
+        if not reader.is_alive():
+            source.close()  # else the reader is blocked in a read: the process is about to exit
+    counters.dropped = reader.dropped
     report(force=True)
     return counters
