@@ -221,3 +221,24 @@ def test_facepaint_ffmpeg_wrapper_builds_the_same_chain(vfr_clip, tmp_path):
     assert audio_hashes(out) == audio_hashes(vfr_clip)
     usage = subprocess.run([sys.executable, str(wrapper), "-i", str(vfr_clip), str(out)], capture_output=True, text=True)
     assert usage.returncode == 2 and usage.stderr.startswith("facepaint-ffmpeg: error:")
+
+
+def test_face_found_late_is_concealed_in_the_frames_already_read(tmp_path, astronaut):
+    import io
+
+    src = tmp_path / "walk-in.mkv"
+    frames = [np.full((320, 320, 3), 90, np.uint8)] + pan_frames(astronaut, 8)
+    write_video(src, frames)
+    raw = subprocess.run(to_nut(src), capture_output=True, check=True).stdout
+    run = subprocess.run([*FACEPAINT, "--detect-every", "5"], input=raw, capture_output=True)
+    assert run.returncode == 0, run.stderr.decode()
+    with av.open(io.BytesIO(raw), format="nut") as a, av.open(io.BytesIO(run.stdout), format="nut") as b:
+        before = [f.to_ndarray(format="rgb24").astype(int) for f in a.decode(video=0)]
+        after = [f.to_ndarray(format="rgb24").astype(int) for f in b.decode(video=0)]
+    assert len(after) == 9
+    # The detector ran on frame 0 (no face yet) and frame 5, whose result would have come after the
+    # end: every frame with the face must still come out treated, the face area most of all.
+    for i in range(1, 9):
+        x = 40 + i * 4  # where the face sits in pan_frames' crops (astronaut face at x 180-270, y 60-180)
+        face = (slice(10, 110), slice(140 - x + 40, 230 - x + 40))
+        assert np.abs(after[i][face] - before[i][face]).mean() > 15, f"frame {i} left the face as it was"

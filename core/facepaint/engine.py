@@ -14,6 +14,9 @@ import time
 from collections import deque
 from typing import Iterable, Iterator
 
+import numpy as np
+
+from .detect import box_iou
 from .device import resolve_device
 from .facestack import FaceStack, StageTimer
 from .modes import Mode, create_mode
@@ -65,7 +68,8 @@ class Engine:
             for track_id in self.faces.ended:
                 self.mode.end(track_id)
         timer.times["total"] = (time.perf_counter() - start) * 1000.0
-        return FrameResult(frame=frame, image=image, faces=faces, timings=timer.times)
+        changed = self.mode is not None and bool(faces)  # modes touch only where faces are
+        return FrameResult(frame=frame, image=image, faces=faces, timings=timer.times, changed=changed)
 
     def reset(self) -> None:
         """Forget all tracks, e.g. at a scene cut or before an unrelated image (call flush first)."""
@@ -83,6 +87,7 @@ class Engine:
                 for face in born:
                     if face.track_id not in known:
                         self.mode.conceal(earlier.image, face)
+                        earlier.changed = True
         self._pending.append(result)
         ready = []
         while len(self._pending) > self.lookback:
@@ -90,7 +95,23 @@ class Engine:
         return ready
 
     def flush(self) -> list[FrameResult]:
-        """The results still held back (end of stream)."""
+        """The results still held back (end of stream).
+
+        Faces that appeared in those frames may not have met a detector yet (the next detection
+        would have come after the end): one last detection, and the mode conceals any face it
+        finds in every held-back frame that did not treat it.
+        """
+        if self.mode is not None and self._pending:
+            from .types import Face
+
+            ends = [self._pending[0].frame.image, self._pending[-1].frame.image]
+            for box in self.faces.final_detections(ends if len(self._pending) > 1 else ends[:1]):
+                late = Face(track_id=-1, box=box, score=1.0, detected=False)
+                for earlier in self._pending:
+                    treated = [f.box for f in earlier.faces]
+                    if not treated or box_iou(box, np.stack(treated)).max() < 0.3:
+                        self.mode.conceal(earlier.image, late)
+                        earlier.changed = True
         ready = list(self._pending)
         self._pending.clear()
         return ready

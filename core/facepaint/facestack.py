@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .detect import BackgroundDetector, CenterFaceDetector, Detection
+from .detect import BackgroundDetector, CenterFaceDetector, Detection, box_iou
 from .landmarks import FaceLandmarker
 from .pose import pose_from_matrix
 from .track import FaceTracker, Track
@@ -67,6 +67,22 @@ class FaceStack:
         self.born: list[int] = []
         self.ended: list[int] = []
 
+    def final_detections(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """End of stream: boxes of faces no track covers, from the detection still in flight and
+        one more detection on each of ``images`` (the first and last held-back frames, so a
+        moving face is found at both ends). The engine conceals them in the frames it holds."""
+        found: list[Detection] = []
+        if self.background is not None and self._submitted_at is not None:
+            finished = self.background.take(wait=True)
+            self._submitted_at = None
+            if finished is not None and finished[0] == self._stream:
+                found += finished[1]
+        for image in images:
+            found += self.detector(image)
+        known = [t.box for t in self.tracker.tracks]
+        return [d.box for d in found
+                if not known or box_iou(d.box, np.stack(known)).max() < self.tracker.iou_threshold]
+
     def reset(self) -> list[int]:
         """Start a new stream (a cut, another file); returns the ids of the tracks that ended."""
         ended = [t.id for t in self.tracker.tracks]
@@ -120,7 +136,9 @@ class FaceStack:
             with timer("track"):
                 pairs, born = self.tracker.associate(detections, now)
             for track, det in pairs:
-                if self.background is None:  # a late (async) box is older than the track's own
+                # A late (background) box is older than a landmark-tracked face's own box; faces
+                # without landmarks (too small, turned away) have nothing better.
+                if self.background is None or track.landmarks is None:
                     detections_for[track.id] = det.box
                 track.score = 0.7 * track.score + 0.3 * det.score
             for track in born:

@@ -188,8 +188,9 @@ def run_pipe(engine, stdin=None, stdout=None, stderr=None, input_format: str = "
 
     def write(result) -> None:
         original, arrived = originals.pop(result.frame.index)
-        unchanged = result.image is result.frame.image or not result.faces
-        out = original if unchanged else _from_rgb(result.image, original)
+        # Only a frame the engine left exactly as it came may go out as the original bytes; a
+        # frame concealed after the fact (a face found late) has no faces of its own but changed.
+        out = _from_rgb(result.image, original) if result.changed else original
         for packet in out_video.encode(out):
             sink.mux(packet)
         counters.frames_out += 1

@@ -109,9 +109,14 @@ class Frame:
 
 @dataclass
 class FrameResult:
-    """What the engine returns per frame: the output picture, its faces and stage timings (ms)."""
+    """What the engine returns per frame: the output picture, its faces and stage timings (ms).
+
+    ``changed`` is False only when ``image`` holds exactly the input's pixels (hosts may then pass
+    their original frame through untouched); anything a mode drew or concealed sets it.
+    """
 
     frame: Frame
     image: np.ndarray
     faces: list[Face]
     timings: dict[str, float] = field(default_factory=dict)
+    changed: bool = False
