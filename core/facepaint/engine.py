@@ -20,7 +20,7 @@ from .detect import box_iou
 from .device import resolve_device
 from .facestack import FaceStack, StageTimer
 from .modes import Mode, create_mode
-from .types import Frame, FrameResult
+from .types import Face, Frame, FrameResult
 
 
 class Engine:
@@ -35,7 +35,8 @@ class Engine:
     lookback: frames held back before release (``push``/``run``). A face found late (it walked
         in between detections, or the detector missed it for a few frames) is concealed by the
         mode in the held-back frames too, at the box where it was first found: privacy does not
-        wait for the detector. Defaults to detect_every - 1 when a mode is set.
+        wait for the detector. Defaults, when a mode is set, to detect_every - 1 plus
+        detect_latency: the frames a face can go unseen.
     """
 
     def __init__(self, mode: str | Mode | None = None, device: str = "auto", detect_every: int = 1,
@@ -81,13 +82,8 @@ class Engine:
         """Process ``frame``; return the results now ready (in order), ``lookback`` frames behind."""
         result = self.process(frame)
         if self.mode is not None and self.faces.born:
-            born = [f for f in result.faces if f.track_id in self.faces.born]
-            for earlier in self._pending:
-                known = {f.track_id for f in earlier.faces}
-                for face in born:
-                    if face.track_id not in known:
-                        self.mode.conceal(earlier.image, face)
-                        earlier.changed = True
+            for face in (f for f in result.faces if f.track_id in self.faces.born):
+                self._conceal_where_untreated(face)
         self._pending.append(result)
         ready = []
         while len(self._pending) > self.lookback:
@@ -102,19 +98,20 @@ class Engine:
         finds in every held-back frame that did not treat it.
         """
         if self.mode is not None and self._pending:
-            from .types import Face
-
             ends = [self._pending[0].frame.image, self._pending[-1].frame.image]
             for box in self.faces.final_detections(ends if len(self._pending) > 1 else ends[:1]):
-                late = Face(track_id=-1, box=box, score=1.0, detected=False)
-                for earlier in self._pending:
-                    treated = [f.box for f in earlier.faces]
-                    if not treated or box_iou(box, np.stack(treated)).max() < 0.3:
-                        self.mode.conceal(earlier.image, late)
-                        earlier.changed = True
+                self._conceal_where_untreated(Face(track_id=-1, box=box, score=1.0, detected=False))
         ready = list(self._pending)
         self._pending.clear()
         return ready
+
+    def _conceal_where_untreated(self, face: Face) -> None:
+        """Hide ``face`` in every held-back frame in which the mode treated no face at that place."""
+        for earlier in self._pending:
+            treated = [f.box for f in earlier.faces]
+            if not treated or box_iou(face.box, np.stack(treated)).max() < 0.3:
+                self.mode.conceal(earlier.image, face)
+                earlier.changed = True
 
     def run(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
         for frame in frames:
