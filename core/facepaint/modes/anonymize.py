@@ -269,10 +269,14 @@ class Anonymize(Mode):
             forehead_end = rows[0] + 0.3 * (rows[-1] - rows[0])
             edge[int(forehead_end):] = 0
         if edge.sum() > 0:
-            reach = max(size / 7.0, 2.0)
+            reach = max(size / 10.0, 2.0)
             mismatch = _normalized_blur(source - drawn, edge, reach / 2)
-            depth = cv2.distanceTransform(cover8, cv2.DIST_L2, 3)
-            drawn += mismatch * np.exp(-depth / reach)[..., None]
+            # Fade with the distance from the forehead border itself (not from the nearest border:
+            # the correction measured up there means nothing down at the jaw).
+            away = cv2.distanceTransform((edge == 0).astype(np.uint8), cv2.DIST_L2, 3)
+            # Half of it: enough to hide the border, while most of the real forehead stays out
+            # (a full match measurably helped the audit judge re-identify people).
+            drawn += 0.5 * mismatch * (np.exp(-away / reach) * covered)[..., None]
 
         # Feather inside the mesh outline so the border blends with the surrounding skin.
         feather = max(size / 16.0, 1.0)
