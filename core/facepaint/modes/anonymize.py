@@ -113,6 +113,19 @@ def _window(points: np.ndarray, indices: list[int], shape: tuple[int, int],
     return slice(y0, y1), slice(x0, x1), points - np.array([x0, y0], np.float32)
 
 
+def _opening(points: np.ndarray, contour: list[int], shape: tuple[int, int], min_area: float):
+    """Window and soft mask of an eye or mouth opening; None when it is closed (area < min_area)."""
+    win = _window(points, contour, shape, pad=2)
+    if win is None:
+        return None
+    ys, xs, local = win
+    sub = (ys.stop - ys.start, xs.stop - xs.start)
+    mask = _polygon_mask(local[contour], sub)
+    if mask.sum() < min_area:
+        return None
+    return ys, xs, local, sub, mask
+
+
 def _polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     import cv2
 
@@ -321,14 +334,10 @@ class Anonymize(Mode):
     def _draw_eye(drawn, points, contour, iris_centre, identity, light_level, shape) -> None:
         import cv2
 
-        win = _window(points, contour, shape, pad=2)
-        if win is None:
-            return
-        ys, xs, local = win
-        sub = (ys.stop - ys.start, xs.stop - xs.start)
-        eye = _polygon_mask(local[contour], sub)
-        if eye.sum() < 2:
+        opening = _opening(points, contour, shape, min_area=2)
+        if opening is None:
             return  # closed: the lids (mesh texture) cover it
+        ys, xs, local, sub, eye = opening
         yy, xx = np.mgrid[0:sub[0], 0:sub[1]].astype(np.float32)
         ring_points = points[iris_centre + 1:iris_centre + 5] - np.array([xs.start, ys.start], np.float32)
         centre = points[iris_centre] - np.array([xs.start, ys.start], np.float32)
@@ -366,15 +375,11 @@ class Anonymize(Mode):
         """An open mouth: upper teeth hanging from the upper lip's curve, dark interior, lower teeth."""
         import cv2
 
-        win = _window(points, LIPS_INNER, shape, pad=2)
-        if win is None:
-            return
-        ys, xs, local = win
-        sub = (ys.stop - ys.start, xs.stop - xs.start)
-        mouth = _polygon_mask(local[LIPS_INNER], sub)
-        inside = mouth > 0.5
-        if inside.sum() < 3:
+        opening = _opening(points, LIPS_INNER, shape, min_area=3)
+        if opening is None:
             return  # closed
+        ys, xs, local, sub, mouth = opening
+        inside = mouth > 0.5
         # Per column: where the opening starts and ends, so the teeth follow a smile's curve.
         rows = np.arange(sub[0], dtype=np.float32)[:, None]
         has = inside.any(axis=0)
