@@ -85,7 +85,7 @@ def crease_weights(blendshapes: dict[str, float], dead_zone: float = 0.25) -> di
     return {name: float(np.clip((value - dead_zone) / (1 - dead_zone), 0, 1)) for name, value in raw.items()}
 
 
-def crease_shading(blendshapes: dict[str, float] | None, depth: float = 0.28) -> np.ndarray | None:
+def crease_shading(blendshapes: dict[str, float] | None, depth: float = 0.45) -> np.ndarray | None:
     """A UV-space multiplier (1 = no change) for this frame's expression, or None for none."""
     if not blendshapes:
         return None

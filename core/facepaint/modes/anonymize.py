@@ -387,7 +387,7 @@ class Anonymize(Mode):
         bottom = np.where(has, sub[0] - 1 - inside[::-1].argmax(axis=0), 0).astype(np.float32)
         opening = np.maximum(bottom - top, 1.0)
         width = float(np.ptp(local[LIPS_INNER][:, 0]))
-        upper = np.minimum(0.78 * opening, 0.22 * width + 1.0)
+        upper = np.minimum(0.85 * opening, 0.26 * width + 1.0)
         lower = np.minimum(0.15 * opening, 0.07 * width)
         depth = np.clip((rows - top) / opening, 0, 1)[..., None]
         layer = np.array([70, 25, 28], np.float32) * (1 - 0.5 * depth) * light_level
