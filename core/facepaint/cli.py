@@ -29,13 +29,14 @@ EPILOG_FACES = """examples:
 """
 
 
-def _add_engine_options(parser: argparse.ArgumentParser, detect_every: int = 1) -> None:
+def _add_engine_options(parser: "argparse._ActionsContainer", detect_every: int = 1, quiet: bool = True) -> None:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                         help="where torch and ONNX models run (default: auto = CUDA when present)")
     parser.add_argument("--detect-every", type=_positive_int, default=detect_every, metavar="N",
                         help="run the full face detector every N video frames, tracking in between "
                              f"(default {detect_every}; higher is faster)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    if quiet:  # not for pipe, whose progress is --stats
+        parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def _add_anonymize_options(parser: argparse.ArgumentParser) -> None:
@@ -138,11 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--stats", choices=["text", "json", "none"], default="text",
                       help="speed and latency on stderr every 2 s and at the end (default text)")
     _add_anonymize_options(pipe)
-    parser_device = pipe.add_argument_group("engine")
-    parser_device.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                               help="where torch and ONNX models run (default auto)")
-    parser_device.add_argument("--detect-every", type=_positive_int, default=5, metavar="N",
-                               help="full face detection every N frames (default 5)")
+    _add_engine_options(pipe.add_argument_group("engine"), detect_every=5, quiet=False)
 
     demo = sub.add_parser("demo", help="run the main job on the built-in sample portrait",
                           description="Run facepaint on sample:astronaut and write what it made to a folder.")
@@ -221,10 +218,8 @@ def cmd_pipe(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .pipe import run_pipe
 
-    pipelined = args.detect_every > 1
-    with Engine(mode=args.mode, device=args.device, detect_every=args.detect_every, seed=args.seed,
-                fallback=args.fallback, faces=args.faces, keep=args.keep, detect_async=pipelined,
-                detect_latency=args.detect_every - 1 if pipelined else None) as engine:
+    with Engine.pipelined(args.mode, args.detect_every, device=args.device, seed=args.seed,
+                          fallback=args.fallback, faces=args.faces, keep=args.keep) as engine:
         run_pipe(engine, input_format=args.input_format, output_format=args.output_format,
                  overload=args.overload, stats=args.stats)
     return 0

@@ -56,6 +56,14 @@ class Engine:
         self.lookback = lookback
         self._pending: deque[FrameResult] = deque()
 
+    @classmethod
+    def pipelined(cls, mode: str | Mode, detect_every: int = 5, **options) -> "Engine":
+        """The configuration for files and pipes: the detector runs on the second core and each
+        result is applied exactly detect_every - 1 frames later, so output is reproducible."""
+        staged = detect_every > 1
+        return cls(mode=mode, detect_every=detect_every, detect_async=staged,
+                   detect_latency=detect_every - 1 if staged else None, **options)
+
     def process(self, frame: Frame) -> FrameResult:
         timer = StageTimer()
         start = time.perf_counter()

@@ -31,6 +31,17 @@ VIDEO_OUTPUTS = {
 }
 
 
+def frame_to_rgb(frame) -> np.ndarray:
+    """A decoded av.VideoFrame of any pixel format (gray, alpha, 16-bit, yuv) as 8-bit RGB.
+
+    Limited range is swscale's default and takes its fast path (0.4 vs 0.7 ms at 720p); the range
+    is named only when the source says full range, so full-range video is not crushed.
+    """
+    if int(frame.color_range) == 2:  # AVCOL_RANGE_JPEG
+        return frame.reformat(format="rgb24", src_color_range=frame.color_range).to_ndarray()
+    return frame.to_ndarray(format="rgb24")
+
+
 def _open_error(path: Path, exc: Exception) -> FacepaintError:
     if not path.exists():
         return FacepaintError(f"{path}: no such file")
@@ -56,6 +67,7 @@ class MediaReader:
             self.container.close()
             raise FacepaintError(f"{self.path}: has no video stream")
         self.video = self.container.streams.video[0]
+        self._index = -1  # of the last decoded frame
         self.video.thread_type = "AUTO"
         fmt = self.container.format.name
         self.is_image = fmt == "image2" or fmt.endswith("_pipe")
@@ -102,12 +114,11 @@ class MediaReader:
             yield from self.decode(packet)
 
     def _to_frame(self, frame) -> Frame:
-        index = self._index = getattr(self, "_index", -1) + 1
+        index = self._index = self._index + 1
         pts = frame.pts
         if pts is None:  # raw streams without timestamps: derive from the frame rate
             pts = int(index / (self.rate or 25) / self.time_base)
-        # to_ndarray converts any pixel format (gray, alpha, 16-bit, yuv) to 8-bit RGB.
-        image = frame.to_ndarray(format="rgb24")
+        image = frame_to_rgb(frame)
         return Frame(image=image, index=index, pts=pts, time_base=self.time_base)
 
     def close(self) -> None:

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import FacepaintError
+from .media import frame_to_rgb
 from .types import Frame
 
 FORMATS = {"nut": "nut", "y4m": "yuv4mpegpipe"}
-PIXEL_FORMATS = ("yuv420p", "yuv422p", "yuv444p", "nv12", "yuv420p10le", "rgb24", "bgra", "gray")
 
 
 @dataclass
@@ -116,14 +116,6 @@ def _open_interruptibly(stdin, fmt: str, name: str):
     return container
 
 
-def _to_rgb(frame) -> np.ndarray:
-    # Limited range is swscale's default and takes its fast path (0.4 vs 0.7 ms at 720p); name the
-    # range only when the source says full range.
-    if int(frame.color_range) == 2:  # AVCOL_RANGE_JPEG
-        return frame.reformat(format="rgb24", src_color_range=frame.color_range).to_ndarray()
-    return frame.to_ndarray(format="rgb24")
-
-
 def _from_rgb(image: np.ndarray, like):
     import av
 
@@ -200,7 +192,7 @@ def run_pipe(engine, stdin=None, stdout=None, stderr=None, input_format: str = "
         index = counters.frames_in
         counters.frames_in += 1
         originals[index] = (frame, arrived)
-        image = _to_rgb(frame)
+        image = frame_to_rgb(frame)
         for result in engine.push(Frame(image=image, index=index, pts=frame.pts, time_base=frame.time_base)):
             write(result)
         report()

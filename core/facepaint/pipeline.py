@@ -192,11 +192,8 @@ def run_anonymize(source: str, output, json_path=None, device: str = "auto", det
     """The ``facepaint anonymize`` job."""
     from .engine import Engine
 
-    # Detection runs on the second core, its result applied a fixed number of frames later, so
-    # output stays reproducible; the engine holds frames back to conceal faces found late.
-    pipelined = detect_every > 1
-    with Engine(mode="anonymize", device=device, detect_every=detect_every, seed=seed, fallback=fallback,
-                faces=faces, keep=keep, detect_async=pipelined, detect_latency=detect_every - 1 if pipelined else None) as engine:
+    with Engine.pipelined("anonymize", detect_every, device=device, seed=seed, fallback=fallback,
+                          faces=faces, keep=keep) as engine:
         summary = run_job(source, engine, output=output, json_path=json_path, progress=progress)
         summary.mode_stats = dict(engine.mode.stats)
         return summary

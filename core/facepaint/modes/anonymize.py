@@ -141,7 +141,7 @@ class Anonymize(Mode):
 
     def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
                  max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.2,
-                 light_blur: float = 4.0, reshape: float = 1.5, cover_grow: float = 0.0,
+                 light_blur: float = 4.0, reshape: float = 1.5,
                  faces: str = "all", keep: list | tuple = ()):
         super().__init__(device)
         if fallback not in FALLBACKS:
@@ -154,7 +154,6 @@ class Anonymize(Mode):
         self.work_size = work_size
         self.detail_gain = detail_gain
         self.light_blur = light_blur  # lighting comes from the original blurred by face size / this
-        self.cover_grow = cover_grow
         self.selector = FaceSelector(faces, keep)
         self.shapes = ShapeNeutralizer(strength=reshape) if reshape > 0 else None
         self.identities: dict[int, SyntheticIdentity] = {}
@@ -217,9 +216,8 @@ class Anonymize(Mode):
             src = original
         # One pixel grid for both the person's own outline (all of it must be covered) and the
         # reshaped mesh (where the synthetic face is drawn).
-        grow = int(round(self.cover_grow * face.size * scale))
-        old_box = face_box(original_shape, src.shape[:2], margin=2 + grow)
-        new_box = face_box(landmarks, src.shape[:2], margin=2 + grow)
+        old_box = face_box(original_shape, src.shape[:2])
+        new_box = face_box(landmarks, src.shape[:2])
         box = (min(old_box[0], new_box[0]), min(old_box[1], new_box[1]),
                max(old_box[2], new_box[2]), max(old_box[3], new_box[3]))
         if box[2] - box[0] < 2 or box[3] - box[1] < 2:
@@ -231,11 +229,6 @@ class Anonymize(Mode):
         covered = _polygon_mask(original_shape[FACE_OVAL, :2] - np.array(box[:2], np.float32),
                                 raster.mask.shape) > 0.5
         covered |= raster.mask
-        if grow > 0:
-            # Reach past the outline over the jaw line and cheek edges (stubble, the face's own
-            # contour), which then get the scene's blurred light and no detail.
-            covered = cv2.dilate(covered.astype(np.uint8), cv2.getStructuringElement(
-                cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))) > 0
         if raster.mask.sum() < 50:
             return False
         identity = self.identity(face.track_id)
