@@ -61,12 +61,15 @@ def still_images(shared: Path) -> list[Path]:
             + sorted((images / "expressions" / "yale").glob("*.png")) + sorted((images / "groups").glob("20*.jpg")))
 
 
-def bench_stills(shared: Path, min_size: int = 40, sheet_path: Path | None = None) -> dict:
+def bench_stills(shared: Path, min_size: int = 40, sheet_path: Path | None = None, mode: str = "anonymize",
+                 images: list[Path] | None = None, **options) -> dict:
+    """Per face of the still images: identity distance, emotion, blendshapes, pose, still a face.
+    ``mode`` and ``options`` pick what is measured (paint reuses this with its own options)."""
     recognizer, emotion, centerface = Recognizer(), Emotion(), CenterFaceDetector()
     judge_stack = FaceStack()
     rows, sheet = [], []
-    with Engine(mode="anonymize", device="cpu") as engine:
-        for path in still_images(shared):
+    with Engine(mode=mode, device="cpu", **options) as engine:
+        for path in images if images is not None else still_images(shared):
             image = read_image(path)
             engine.reset()
             result = engine.process(Frame(image))
@@ -162,7 +165,8 @@ def _write_sheet(tiles: list[np.ndarray], path: Path) -> None:
     cv2.imwrite(str(path), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
 
 
-def bench_video_stability(shared: Path, frames: int = 100, every: int = 10) -> list[dict]:
+def bench_video_stability(shared: Path, frames: int = 100, every: int = 10, mode: str = "anonymize",
+                          **options) -> list[dict]:
     """Identity stability (median pairwise dlib distance within the track) and face-region flicker."""
     recognizer = Recognizer()
     clips = [shared / "video" / "driving" / "d3.mp4", shared / "video" / "heads" / "s18.mp4",
@@ -170,7 +174,7 @@ def bench_video_stability(shared: Path, frames: int = 100, every: int = 10) -> l
     out = []
     for clip in clips:
         originals, outputs, boxes = [], [], []
-        with Engine(mode="anonymize", device="cpu", detect_every=5) as engine, MediaReader(clip) as reader:
+        with Engine(mode=mode, device="cpu", detect_every=5, **options) as engine, MediaReader(clip) as reader:
             results = []
             for frame in reader.frames():
                 results += engine.push(frame)

@@ -205,6 +205,14 @@ def main() -> int:
         (REPO / ".bench").mkdir(exist_ok=True)
         (REPO / ".bench" / "pipe.json").write_text(json.dumps(results, indent=2, default=float))
         return 0
+    if "--only" in sys.argv and "paint" in sys.argv:  # python -m benchmarks.run --only paint
+        from . import paint
+
+        (REPO / ".bench").mkdir(exist_ok=True)
+        results = paint.report(SHARED, REPO / ".bench")
+        paint.print_report(results)
+        (REPO / ".bench" / "paint.json").write_text(json.dumps(results, indent=2, default=float))
+        return 0
     if "--only" in sys.argv:  # python -m benchmarks.run --only anonymize
         from . import anonymize
 
@@ -252,6 +260,13 @@ def main() -> int:
     anonymize.print_report(anonymized)
     (REPO / ".bench" / "anonymize.json").write_text(json.dumps(anonymized, indent=2, default=float))
     print("wrote .bench/anonymize.json and .bench/anonymize_sheet.png (originals above, outputs below)")
+
+    from . import paint
+
+    painted = paint.report(SHARED, REPO / ".bench")
+    paint.print_report(painted)
+    (REPO / ".bench" / "paint.json").write_text(json.dumps(painted, indent=2, default=float))
+    print("wrote .bench/paint.json and .bench/paint_sheet.png")
 
     from . import pipe
 

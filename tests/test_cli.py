@@ -55,6 +55,9 @@ def test_video_json_has_a_record_per_frame(tmp_path, astronaut):
     (["faces", "sample:astronaut", "--json", "o.json", "--device", "cuda"], "CUDA"),
     (["anonymize", "missing.mp4", "o.xyz"], "no such file"),
     (["anonymize", "sample:astronaut", "o.xyz"], "unknown output type"),
+    (["paint", "sample:astronaut", "o.png", "--style", "no-such-painting"], "unknown style"),
+    (["paint", "sample:astronaut", "o.png", "--style", "bad.mp4"], "not a readable"),
+    (["anonymize", "sample:astronaut", "o.png", "--style", "nope.jpg"], "unknown style"),
 ])
 def test_errors_are_one_line(tmp_path, args, message):
     (tmp_path / "bad.mp4").write_bytes(b"\x00\x01garbage" * 100)
@@ -66,10 +69,10 @@ def test_errors_are_one_line(tmp_path, args, message):
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("facepaint: error:") and message in lines[0], run.stderr
-    assert not (tmp_path / "o.json").exists() and not (tmp_path / "o.xyz").exists()
+    assert not any(tmp_path.glob("o.*"))
 
 
-@pytest.mark.parametrize("command", [[], ["faces"], ["anonymize"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["faces"], ["anonymize"], ["paint"], ["styles"], ["pipe"], ["demo"]])
 def test_help(command):
     run = facepaint(*command, "--help")
     assert run.returncode == 0 and "usage: facepaint" in run.stdout
@@ -80,4 +83,14 @@ def test_demo_writes_a_picture(tmp_path):
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "demo" / "astronaut-faces.png").stat().st_size > 10_000
     assert (tmp_path / "demo" / "astronaut-anonymized.png").stat().st_size > 10_000
+    assert (tmp_path / "demo" / "astronaut-starry-night.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "demo" / "astronaut-faces.json").read_text())["frames"][0]["faces"]
+
+
+def test_styles_lists_painters_and_filters():
+    run = facepaint("styles")
+    assert run.returncode == 0, run.stderr
+    for name, painter in [("starry-night", "Vincent van Gogh"), ("the-scream", "Edvard Munch"),
+                          ("the-great-wave", "Hokusai"), ("composition-vii", "Kandinsky"), ("oil", "filter")]:
+        (line,) = [line for line in run.stdout.splitlines() if line.startswith(name + " ")]
+        assert painter in line

@@ -244,3 +244,21 @@ def test_face_found_late_is_concealed_in_the_frames_already_read(tmp_path, astro
         x = 40 + i * 4  # where the face sits in pan_frames' crops (astronaut face at x 180-270, y 60-180)
         face = (slice(10, 110), slice(140 - x + 40, 230 - x + 40))
         assert np.abs(after[i][face] - before[i][face]).mean() > 15, f"frame {i} left the face as it was"
+
+
+def test_paint_mode_in_the_chain_paints_every_frame_and_keeps_timing(vfr_clip, tmp_path):
+    out = tmp_path / "painted.mkv"
+    painted = FACEPAINT[:5] + ["paint", "--style", "the-scream", "--region", "frame", "--stats", "none"]
+    raw, filtered, code, err = chain(vfr_clip, out, middle=painted)
+    assert code == 0, err
+    assert [p[:2] for p in nut_packets(filtered)] == [p[:2] for p in nut_packets(raw)]
+    with av.open(str(vfr_clip)) as a, av.open(str(out)) as b:
+        before = [f.to_ndarray(format="rgb24") for f in a.decode(video=0)]
+        after = [f.to_ndarray(format="rgb24") for f in b.decode(video=0)]
+    assert len(before) == len(after)
+    assert all(np.abs(x.astype(int) - y).mean() > 10 for x, y in zip(before, after))
+
+
+def test_paint_needs_a_style():
+    run = subprocess.run(FACEPAINT[:5] + ["paint"], input=b"", capture_output=True)
+    assert run.returncode == 2 and b"needs --style" in run.stderr

@@ -23,6 +23,21 @@ Every face is redrawn as a synthetic person (same expression, pose and gaze); fa
 cannot be redrawn well (tiny, turned away, lost for a frame) are hidden with --fallback.
 """
 
+EPILOG_PAINT = """examples:
+  facepaint paint sample:astronaut astronaut-starry.png --style starry-night
+  facepaint paint talk.mp4 talk-scream.mp4 --style the-scream --region frame
+  facepaint paint talk.mp4 talk-mine.mp4 --style my-painting.jpg --strength 0.7
+  facepaint anonymize talk.mp4 nobody-painted.mp4 --style the-great-wave   (anonymize, then paint)
+
+'facepaint styles' lists the named styles; any image file works as a style.
+"""
+
+# Which options each mode of 'facepaint pipe' takes from the command line.
+PIPE_MODES = {
+    "anonymize": ("seed", "fallback", "faces", "keep"),
+    "paint": ("style", "region", "strength", "detail", "temporal", "faces", "keep"),
+}
+
 EPILOG_FACES = """examples:
   facepaint faces sample:astronaut --draw astronaut-faces.png --json astronaut.json
   facepaint faces talk.mp4 --json talk.json --draw talk-faces.mp4
@@ -39,16 +54,43 @@ def _add_engine_options(parser: "argparse._ActionsContainer", detect_every: int 
         parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def _add_anonymize_options(parser: argparse.ArgumentParser) -> None:
+def _add_selection_options(group: "argparse._ActionsContainer") -> None:
+    group.add_argument("--faces", choices=["all", "largest"], default="all",
+                       help="which faces to treat (default all; largest: only the biggest face per frame)")
+    group.add_argument("--keep", action="append", default=[], metavar="REF.jpg",
+                       help="leave faces matching this reference photo untouched (repeatable)")
+
+
+def _add_anonymize_options(parser: argparse.ArgumentParser, selection: bool = True) -> None:
     group = parser.add_argument_group("anonymize options")
     group.add_argument("--seed", type=int, default=0,
                        help="choice of synthetic people: the same seed gives the same faces (default 0)")
     group.add_argument("--fallback", choices=["mosaic", "blur", "solid"], default="mosaic",
                        help="how faces that cannot be redrawn are hidden (default: noisy mosaic)")
-    group.add_argument("--faces", choices=["all", "largest"], default="all",
-                       help="which faces to anonymize (default all; largest: only the biggest face per frame)")
-    group.add_argument("--keep", action="append", default=[], metavar="REF.jpg",
-                       help="leave faces matching this reference photo untouched (repeatable)")
+    if selection:
+        _add_selection_options(group)
+
+
+def _add_paint_options(parser: argparse.ArgumentParser, style_required: bool, with_anonymize: bool = False) -> None:
+    group = parser.add_argument_group("paint options")
+    group.add_argument("--style", required=style_required, default=None, metavar="NAME|PAINTING.jpg",
+                       help="a named style (see 'facepaint styles': starry-night, the-scream, ...), a classical "
+                            "filter (oil, watercolour, ink) or any image file to take the style from"
+                            + ("; the synthetic faces are painted after anonymizing" if with_anonymize else ""))
+    group.add_argument("--strength" if not with_anonymize else "--style-strength", dest="strength",
+                       type=_unit_float, default=1.0, metavar="0..1",
+                       help="how far towards the painting (default 1; lower keeps more of the picture's own look)")
+    group.add_argument("--detail" if not with_anonymize else "--style-detail", dest="detail",
+                       type=_unit_float, default=0.7, metavar="0..1",
+                       help="how much of the face's own fine structure (mouth corners, brow and eyelid lines) "
+                            "shows through the brush strokes, so the expression reads (default 0.7)")
+    if not with_anonymize:
+        group.add_argument("--region", choices=["face", "frame"], default="face",
+                           help="paint the faces (soft mask up to the hairline) or the whole frame (default face)")
+        group.add_argument("--temporal", type=_temporal, default=0.9, metavar="0..0.95",
+                           help="video: weight of the previous painted frame, warped by optical flow, against "
+                                "flicker (default 0.9; 0 paints every frame afresh)")
+        _add_selection_options(group)
 
 
 EPILOG_PIPE = """examples (keep every pts, VFR included, and the audio):
@@ -64,6 +106,23 @@ Only the video stream travels as raw frames; audio and other streams pass packet
 Progress and speed go to stderr (--stats json for machines); stdout carries only the stream.
 Exit codes: 0 done, 2 bad input, 130 interrupted, 141 the downstream process closed the pipe.
 """
+
+
+def _unit_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def _temporal(text: str) -> float:
+    value = _unit_float(text)
+    if value > 0.95:
+        raise argparse.ArgumentTypeError(f"at most 0.95 (1 would freeze the first frame), got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -102,11 +161,25 @@ def build_parser() -> argparse.ArgumentParser:
     anonymize.add_argument("input", help="image or video file, or sample:astronaut")
     anonymize.add_argument("output", help="output file; its extension picks the format (.png, .jpg, .mp4, .mkv, ...)")
     _add_anonymize_options(anonymize)
+    _add_paint_options(anonymize, style_required=False, with_anonymize=True)
     anonymize.add_argument("--json", metavar="OUT.json", help="also write the faces found per frame")
     anonymize.add_argument("--audit", action="store_true",
                            help="afterwards, judge the output with an independent face recogniser "
                                 "(writes OUT.audit.json; exit 1 if any face can be re-identified)")
     _add_engine_options(anonymize, detect_every=5)
+
+    paint = sub.add_parser(
+        "paint", help="redraw faces (or the whole frame) in a painter's style, keeping the expression",
+        description="Paint the faces, or the whole frame, in the style of a painting.",
+        epilog=EPILOG_PAINT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    paint.add_argument("input", help="image or video file, or sample:astronaut")
+    paint.add_argument("output", help="output file; its extension picks the format (.png, .jpg, .mp4, .mkv, ...)")
+    _add_paint_options(paint, style_required=True)
+    paint.add_argument("--json", metavar="OUT.json", help="also write the faces found per frame")
+    _add_engine_options(paint, detect_every=5)
+
+    sub.add_parser("styles", help="list the named styles (painter, title, year) and classical filters",
+                   description="List the styles 'facepaint paint --style' and 'anonymize --style' accept.")
 
     audit = sub.add_parser(
         "audit", help="privacy report: can an independent face recogniser still identify anyone?",
@@ -128,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read NUT (or yuv4mpegpipe) on stdin, run a mode on every frame, write the same "
                     "format on stdout with identical timestamps.",
         epilog=EPILOG_PIPE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    pipe.add_argument("--mode", required=True, choices=["anonymize"], help="what to do to the faces")
+    pipe.add_argument("--mode", required=True, choices=list(PIPE_MODES), help="what to do to the faces")
     pipe.add_argument("--in", dest="input_format", choices=["nut", "y4m"], default="nut",
                       help="stdin format (default nut: keeps VFR timestamps and audio)")
     pipe.add_argument("--out", dest="output_format", choices=["nut", "y4m"], default=None,
@@ -138,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "when the filter falls behind (skipped frames are not written at all)")
     pipe.add_argument("--stats", choices=["text", "json", "none"], default="text",
                       help="speed and latency on stderr every 2 s and at the end (default text)")
-    _add_anonymize_options(pipe)
+    _add_anonymize_options(pipe, selection=False)
+    _add_paint_options(pipe, style_required=False)
     _add_engine_options(pipe.add_argument_group("engine"), detect_every=5, quiet=False)
 
     demo = sub.add_parser("demo", help="run the main job on the built-in sample portrait",
@@ -156,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_faces(args)
         if args.command == "anonymize":
             return cmd_anonymize(args)
+        if args.command == "paint":
+            return cmd_paint(args)
+        if args.command == "styles":
+            return cmd_styles(args)
         if args.command == "audit":
             return cmd_audit(args)
         if args.command == "pipe":
@@ -196,11 +274,12 @@ def cmd_faces(args: argparse.Namespace) -> int:
 
 
 def cmd_anonymize(args: argparse.Namespace) -> int:
-    from .pipeline import run_anonymize
+    from .pipeline import run_mode
 
-    summary = run_anonymize(args.input, args.output, json_path=args.json, device=args.device,
-                            detect_every=args.detect_every, seed=args.seed, fallback=args.fallback,
-                            faces=args.faces, keep=args.keep, progress=not args.quiet)
+    summary = run_mode("anonymize", args.input, args.output, json_path=args.json, device=args.device,
+                       detect_every=args.detect_every, progress=not args.quiet, seed=args.seed,
+                       fallback=args.fallback, faces=args.faces, keep=args.keep, style=args.style,
+                       style_strength=args.strength, style_detail=args.detail)
     print(summary, file=sys.stderr)
     if args.audit:
         from .audit import run_audit
@@ -214,12 +293,35 @@ def cmd_anonymize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_paint(args: argparse.Namespace) -> int:
+    from .pipeline import run_mode
+
+    summary = run_mode("paint", args.input, args.output, json_path=args.json, device=args.device,
+                       detect_every=args.detect_every, progress=not args.quiet, style=args.style,
+                       region=args.region, strength=args.strength, detail=args.detail, temporal=args.temporal,
+                       faces=args.faces, keep=args.keep)
+    print(summary, file=sys.stderr)
+    return 0
+
+
+def cmd_styles(args: argparse.Namespace) -> int:
+    from .style import list_styles
+
+    for row in list_styles():
+        who = f"{row['painter']}, {row['title']} ({row['year']})" if row["painter"] else row["title"]
+        print(f"{row['name']:18s} {who}")
+    print("or any image file: --style my-painting.jpg")
+    return 0
+
+
 def cmd_pipe(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .pipe import run_pipe
 
-    with Engine.pipelined(args.mode, args.detect_every, device=args.device, seed=args.seed,
-                          fallback=args.fallback, faces=args.faces, keep=args.keep) as engine:
+    if args.mode == "paint" and not args.style:
+        raise FacepaintError("--mode paint needs --style (see 'facepaint styles')")
+    options = {name: getattr(args, name) for name in PIPE_MODES[args.mode]}
+    with Engine.pipelined(args.mode, args.detect_every, device=args.device, **options) as engine:
         run_pipe(engine, input_format=args.input_format, output_format=args.output_format,
                  overload=args.overload, stats=args.stats)
     return 0
@@ -244,17 +346,19 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .pipeline import run_anonymize, run_faces
+    from .pipeline import run_faces, run_mode
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    common = dict(device=args.device, detect_every=args.detect_every, progress=not args.quiet)
     run_faces("sample:astronaut", json_path=out / "astronaut-faces.json", draw_path=out / "astronaut-faces.png",
-              device=args.device, detect_every=args.detect_every, progress=not args.quiet)
-    summary = run_anonymize("sample:astronaut", out / "astronaut-anonymized.png", device=args.device,
-                            detect_every=args.detect_every, progress=not args.quiet)
+              **common)
+    summary = run_mode("anonymize", "sample:astronaut", out / "astronaut-anonymized.png", **common)
     print(summary, file=sys.stderr)
-    print(f"wrote {out / 'astronaut-anonymized.png'} (anonymized), {out / 'astronaut-faces.png'} "
-          f"and {out / 'astronaut-faces.json'} (what the face stack sees)")
+    run_mode("paint", "sample:astronaut", out / "astronaut-starry-night.png", style="starry-night", **common)
+    print(f"wrote {out / 'astronaut-anonymized.png'} (anonymized), {out / 'astronaut-starry-night.png'} "
+          f"(face painted), {out / 'astronaut-faces.png'} and {out / 'astronaut-faces.json'} "
+          "(what the face stack sees)")
     return 0
 
 

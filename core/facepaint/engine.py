@@ -77,7 +77,7 @@ class Engine:
             for track_id in self.faces.ended:
                 self.mode.end(track_id)
         timer.times["total"] = (time.perf_counter() - start) * 1000.0
-        changed = self.mode is not None and bool(faces)  # modes touch only where faces are
+        changed = self.mode is not None and (bool(faces) or self.mode.alters_whole_frame)
         return FrameResult(frame=frame, image=image, faces=faces, timings=timer.times, changed=changed)
 
     def reset(self) -> None:

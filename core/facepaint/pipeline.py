@@ -186,14 +186,12 @@ def run_faces(source: str, json_path=None, draw_path=None, device: str = "auto",
                        render=lambda r: draw_faces(r.image, r.faces), progress=progress)
 
 
-def run_anonymize(source: str, output, json_path=None, device: str = "auto", detect_every: int = 5,
-                  seed: int = 0, fallback: str = "mosaic", faces: str = "all", keep=(),
-                  progress: bool = True) -> JobSummary:
-    """The ``facepaint anonymize`` job."""
+def run_mode(mode: str, source: str, output, json_path=None, device: str = "auto", detect_every: int = 5,
+             progress: bool = True, **options) -> JobSummary:
+    """A mode's file job (``facepaint anonymize``, ``facepaint paint``): ``options`` go to the mode."""
     from .engine import Engine
 
-    with Engine.pipelined("anonymize", detect_every, device=device, seed=seed, fallback=fallback,
-                          faces=faces, keep=keep) as engine:
+    with Engine.pipelined(mode, detect_every, device=device, **options) as engine:
         summary = run_job(source, engine, output=output, json_path=json_path, progress=progress)
         summary.mode_stats = dict(engine.mode.stats)
         return summary

@@ -23,11 +23,13 @@ from ..types import Face, Frame
 _REGISTRY: dict[str, type["Mode"]] = {}
 # Built-in modes register themselves when their module is imported; import them on first use so
 # that listing or creating a mode never depends on import order.
-_BUILTIN = {"anonymize": "facepaint.modes.anonymize"}
+_BUILTIN = {"anonymize": "facepaint.modes.anonymize", "paint": "facepaint.modes.paint"}
 
 
 class Mode:
     name = "mode"
+    # False: the mode changes pixels only where faces are (frames without faces pass bit-exact).
+    alters_whole_frame = False
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device

@@ -142,7 +142,8 @@ class Anonymize(Mode):
     def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
                  max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.2,
                  light_blur: float = 4.0, reshape: float = 1.5,
-                 faces: str = "all", keep: list | tuple = ()):
+                 faces: str = "all", keep: list | tuple = (), style: str | None = None,
+                 style_strength: float = 1.0, style_detail: float = 0.7):
         super().__init__(device)
         if fallback not in FALLBACKS:
             raise FacepaintError(f"unknown fallback {fallback!r} (choose from {', '.join(FALLBACKS)})")
@@ -159,6 +160,12 @@ class Anonymize(Mode):
         self.identities: dict[int, SyntheticIdentity] = {}
         self.stats = {"redrawn": 0, "hidden": 0, "kept": 0}
         self._noise = np.random.default_rng(seed)
+        # --style: the synthetic faces are painted afterwards (identity first, then the painting).
+        self.painter = None
+        if style:
+            from .paint import Paint
+
+            self.painter = Paint(device, style=style, region="face", strength=style_strength, detail=style_detail)
 
     def begin(self, track_id: int) -> None:
         self.identity(track_id)
@@ -195,6 +202,8 @@ class Anonymize(Mode):
             else:
                 hide_face(out, face, self.fallback, self._noise)
                 self.stats["hidden"] += 1
+        if self.painter is not None:
+            out = self.painter.paint_faces(out, [f for f in faces if f.track_id not in kept])
         return out
 
     def redraw(self, out: np.ndarray, original: np.ndarray, face: Face) -> bool:

@@ -1,0 +1,272 @@
+"""Paint: faces (or the whole frame) redrawn in a painter's style, the expression kept.
+
+Per frame:
+
+- ``region="face"``: each face is cut out as a square of about 2.4 face sizes (hair, ears and a
+  little background give the brush room), scaled so the face is ~110 px in a 256 px crop (strokes
+  then have the same size relative to every face, near or far), painted in one batch, and put back
+  through a soft mask that follows the face mesh's outline raised to the hairline.
+- ``region="frame"``: the whole frame is painted at a scale chosen on the first frame of the shot
+  (faces ~110 px, as above) and kept for the whole shot, so strokes do not change size.
+- Video is kept calm by blending each painted frame with the previous output warped to it by
+  optical flow (OpenCV's DIS), only where the warp explains the input (occlusions and cuts fall
+  back to the fresh painting). The network turns the input's sensor noise into changing strokes;
+  with weight 0.9 the painted face flickers 1.0-1.4x as much as the input (3 clips), 1.5-2.4x at 0.6.
+
+One style code for the whole shot: the style vector is fixed; ``strength`` < 1 moves it towards the
+first frame's own style (see ``style.Style.with_strength``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..draw import FACE_OVAL
+from ..errors import FacepaintError
+from ..select import FaceSelector
+from ..style import StyleNetwork, resolve_style
+from ..types import Face, Frame
+from . import Mode, register_mode
+
+REGIONS = ("face", "frame")
+CROP_FACES = 2.4  # crop side in face sizes
+FACE_WORK = 256  # crop side the network sees
+FACE_IN_WORK = FACE_WORK / CROP_FACES  # ~107 px: the face size strokes are tuned for
+
+
+def head_mask(face: Face, shape: tuple[int, int], hairline: float = 0.3) -> tuple[slice, slice, np.ndarray] | None:
+    """Soft mask (window slices, float32 alpha) over the face and up to the hairline.
+
+    With landmarks: the face-mesh outline, its upper half raised by ``hairline`` face heights along
+    the face's own up direction (so it follows head tilt). Without: an ellipse around the box.
+    """
+    import cv2
+
+    h, w = shape
+    if face.landmarks is not None:
+        points = face.landmarks[FACE_OVAL, :2].astype(np.float32)
+        top, chin = face.landmarks[10, :2], face.landmarks[152, :2]
+        height = float(np.linalg.norm(top - chin))
+        up = (top - chin) / max(height, 1e-3)
+        centre = points.mean(axis=0)
+        above = np.clip(((points - centre) @ up) / (height / 2), 0, None)
+        points = centre + (points - centre) * 1.04 + np.outer(hairline * height * above ** 2, up)
+    else:
+        x0, y0, x1, y1 = face.box
+        height = float(max(x1 - x0, y1 - y0))
+        angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+        centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2 - 0.1 * height], np.float32)
+        points = centre + np.stack([np.cos(angles) * 0.55 * (x1 - x0), np.sin(angles) * 0.7 * (y1 - y0)], 1)
+    feather = max(height * 0.05, 1.0)
+    pad = 3 * feather
+    x0, y0 = int(max(0, points[:, 0].min() - pad)), int(max(0, points[:, 1].min() - pad))
+    x1, y1 = int(min(w, points[:, 0].max() + pad + 1)), int(min(h, points[:, 1].max() + pad + 1))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+    local = np.round((points - [x0, y0]) * 4).astype(np.int32)
+    cv2.fillPoly(mask, [local], 1.0, lineType=cv2.LINE_AA, shift=2)
+    mask = cv2.GaussianBlur(mask, (0, 0), feather)
+    return slice(y0, y1), slice(x0, x1), mask
+
+
+def square_crop(image: np.ndarray, centre: tuple[float, float], side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """A side x side crop centred on ``centre``; parts outside the frame are mirrored in.
+    Returns the crop and its top-left corner in frame coordinates (may be negative)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    x0, y0 = int(round(centre[0] - side / 2)), int(round(centre[1] - side / 2))
+    x1, y1 = x0 + side, y0 + side
+    inner = image[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+    if inner.size == 0:
+        return np.zeros((side, side, 3), np.uint8), (x0, y0)
+    top, left = max(0, -y0), max(0, -x0)
+    bottom, right = max(0, y1 - h), max(0, x1 - w)
+    if top or left or bottom or right:
+        border = cv2.BORDER_REFLECT_101 if min(inner.shape[:2]) > max(top, left, bottom, right) else cv2.BORDER_REPLICATE
+        inner = cv2.copyMakeBorder(inner, top, bottom, left, right, border)
+    return inner, (x0, y0)
+
+
+class TemporalCoherence:
+    """Blend each painted frame with the previous output warped onto it by optical flow.
+
+    ``weight``: how much of the warped previous output is kept where the flow explains the input
+    (0 = no smoothing). Where it does not (occlusion, fast motion, a cut), the fresh painting wins.
+    """
+
+    def __init__(self, weight: float = 0.6, flow_side: int = 320, tolerance: float = 8.0):
+        import cv2
+
+        self.weight = weight
+        self.tolerance = tolerance  # grey levels of warp error at which the previous output counts 1/e
+        self.flow_side = flow_side
+        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._previous: tuple[np.ndarray, np.ndarray] | None = None  # (gray input, output)
+
+    def reset(self) -> None:
+        self._previous = None
+
+    def __call__(self, image: np.ndarray, painted: np.ndarray) -> np.ndarray:
+        """image: this frame's input (uint8 RGB); painted: its painting (float32); returns float32."""
+        import cv2
+
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        if self.weight <= 0 or self._previous is None or self._previous[0].shape != gray.shape:
+            self._previous = (gray, painted)
+            return painted
+        prev_gray, prev_out = self._previous
+        h, w = gray.shape
+        scale = min(1.0, self.flow_side / max(h, w))
+        small = (max(8, round(w * scale)), max(8, round(h * scale)))
+        flow = self._flow.calc(cv2.resize(gray, small, interpolation=cv2.INTER_AREA),
+                               cv2.resize(prev_gray, small, interpolation=cv2.INTER_AREA), None)
+        flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) / scale
+        grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        map_x, map_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
+        warped_out = cv2.remap(prev_out, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        warped_in = cv2.remap(prev_gray, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        error = cv2.GaussianBlur(np.abs(warped_in.astype(np.float32) - gray), (0, 0), 2.0)
+        keep = (self.weight * np.exp(-error / self.tolerance))[..., None]
+        out = painted + keep * (warped_out - painted)
+        self._previous = (gray, out)
+        return out
+
+
+@register_mode("paint")
+class Paint(Mode):
+    """See the module docstring. ``style``: a name from ``facepaint styles``, a classical filter
+    (oil, watercolour, ink) or an image file; ``region``: face or frame; ``strength`` 0..1;
+    ``temporal``: weight of the flow-warped previous output (0 disables); ``detail``: how much of
+    the picture's own fine structure shows through the strokes (see ``_keep_detail``)."""
+
+    def __init__(self, device: str = "cpu", style: str = "starry-night", region: str = "face",
+                 strength: float = 1.0, temporal: float = 0.9, faces: str = "all", keep: list | tuple = (),
+                 face_work: int = FACE_WORK, detail: float = 0.7, tolerance: float = 16.0):
+        super().__init__(device)
+        if region not in REGIONS:
+            raise FacepaintError(f"unknown region {region!r} (choose from {', '.join(REGIONS)})")
+        if not 0.0 <= strength <= 1.0:
+            raise FacepaintError(f"--strength must be between 0 and 1, got {strength}")
+        if not 0.0 <= temporal < 1.0:
+            raise FacepaintError(f"--temporal must be at least 0 and below 1, got {temporal}")
+        self.network = StyleNetwork(device)
+        self.style = resolve_style(style, self.network)
+        self.region = region
+        self.face_work = int(face_work)
+        if not 0.0 <= detail <= 1.0:
+            raise FacepaintError(f"--detail must be between 0 and 1, got {detail}")
+        self.detail = detail
+        self.strength = strength
+        self.alters_whole_frame = region == "frame"
+        self.selector = FaceSelector(faces, keep)
+        self.temporal = TemporalCoherence(temporal, tolerance=tolerance)
+        self._shot_style = None  # the style with this shot's strength, fixed at its first frame
+        self._frame_scale: float | None = None
+        self.stats = {"painted": 0, "kept": 0}
+
+    def end(self, track_id: int) -> None:
+        self.selector.forget(track_id)
+
+    def render(self, frame: Frame, faces: list[Face]) -> np.ndarray:
+        image = frame.image
+        if self.region == "frame":
+            return self.paint_frame(image, faces)
+        kept = self.selector.kept(image, faces)
+        self.stats["kept"] += len(kept)
+        return self.paint_faces(image, [f for f in faces if f.track_id not in kept])
+
+    def _style_for(self, content: np.ndarray):
+        if self._shot_style is None:
+            self._shot_style = self.style.with_strength(self.strength, content)
+        return self._shot_style
+
+    def paint_frame(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
+        import cv2
+
+        h, w = image.shape[:2]
+        if self._frame_scale is None:
+            # Strokes sized for the largest face of the shot's first frame; without faces, a
+            # 640 px picture. At most 1280 px: beyond, the network's cost grows and strokes shrink.
+            largest = max((f.size for f in faces), default=0.0)
+            scale = FACE_IN_WORK / largest if largest > 0 else 640 / max(h, w)
+            self._frame_scale = float(np.clip(scale, 256 / max(h, w), min(1.0, 1280 / max(h, w))))
+        scale = self._frame_scale
+        small = image if scale >= 0.999 else cv2.resize(
+            image, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
+        painted = self._style_for(small).apply([small])[0]
+        if self.detail > 0:
+            painted = self._keep_detail(painted, small, FACE_WORK / 20)
+        if painted.shape[:2] != (h, w):
+            painted = cv2.resize(painted, (w, h), interpolation=cv2.INTER_CUBIC)
+        if self.strength < 1.0 and self.style.kind == "filter":
+            painted = cv2.addWeighted(painted, self.strength, image, 1.0 - self.strength, 0)
+        out = self.temporal(image, painted.astype(np.float32))
+        self.stats["painted"] += len(faces)
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+    def _keep_detail(self, painted: np.ndarray, picture: np.ndarray, sigma: float) -> np.ndarray:
+        """Swap part of the painting's fine luminance structure for the picture's own.
+
+        Brush strokes at face scale blur the small shapes an expression is read from (mouth
+        corners, brow and eyelid lines); the colours, palette and coarse strokes stay the
+        painting's. Measured on the benchmark faces (starry-night): fer's emotion agreement 58%
+        without, 81% with ``detail`` 0.7."""
+        import cv2
+
+        lum = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        plum = cv2.cvtColor(painted, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        band = (lum - cv2.GaussianBlur(lum, (0, 0), sigma)) - (plum - cv2.GaussianBlur(plum, (0, 0), sigma))
+        return np.clip(painted.astype(np.float32) + self.detail * band[..., None], 0, 255).astype(np.uint8)
+
+    def paint_faces(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
+        """Paint ``faces`` of ``image`` through soft head masks; the rest stays exactly as it was."""
+        import cv2
+
+        if not faces:
+            self.temporal.reset()  # nothing painted: the next painted frame starts fresh
+            return image
+        h, w = image.shape[:2]
+        crops, corners, sides = [], [], []
+        for face in faces:
+            x0, y0, x1, y1 = face.box
+            side = max(8, int(round(face.size * CROP_FACES)))
+            crop, corner = square_crop(image, ((x0 + x1) / 2, (y0 + y1) / 2 - 0.1 * face.size), side)
+            crops.append(cv2.resize(crop, (self.face_work, self.face_work),
+                                    interpolation=cv2.INTER_AREA if side > self.face_work else cv2.INTER_CUBIC))
+            corners.append(corner)
+            sides.append(side)
+        painted = self._style_for(crops[0]).apply(crops)
+        if self.detail > 0:
+            painted = [self._keep_detail(p, c, self.face_work / 20) for p, c in zip(painted, crops)]
+        layer = image.astype(np.float32)
+        alpha = np.zeros((h, w), np.float32)
+        # Far faces first so that a nearer face's painting wins where they overlap.
+        for i in sorted(range(len(faces)), key=lambda k: faces[k].size):
+            face, (cx, cy), side = faces[i], corners[i], sides[i]
+            region = head_mask(face, (h, w))
+            if region is None:
+                continue
+            ys, xs, mask = region
+            big = painted[i]
+            if self.strength < 1.0 and self.style.kind == "filter":
+                big = cv2.addWeighted(big, self.strength, crops[i], 1.0 - self.strength, 0)
+            big = cv2.resize(big, (side, side), interpolation=cv2.INTER_CUBIC if side > self.face_work else cv2.INTER_AREA)
+            # The painted crop covers [cx, cx + side); paste the part inside the mask window.
+            wx0, wy0 = max(xs.start, cx), max(ys.start, cy)
+            wx1, wy1 = min(xs.stop, cx + side), min(ys.stop, cy + side)
+            if wx1 <= wx0 or wy1 <= wy0:
+                continue
+            m = mask[wy0 - ys.start:wy1 - ys.start, wx0 - xs.start:wx1 - xs.start]
+            patch = big[wy0 - cy:wy1 - cy, wx0 - cx:wx1 - cx].astype(np.float32)
+            layer[wy0:wy1, wx0:wx1] = patch
+            alpha[wy0:wy1, wx0:wx1] = np.maximum(alpha[wy0:wy1, wx0:wx1], m)
+            self.stats["painted"] += 1
+        layer = self.temporal(image, layer)
+        out = image.astype(np.float32)
+        out += alpha[..., None] * (layer - out)
+        result = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        untouched = alpha <= 0
+        result[untouched] = image[untouched]  # bit-exact outside the masks
+        return result
