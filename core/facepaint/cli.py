@@ -32,6 +32,14 @@ EPILOG_PAINT = """examples:
 'facepaint styles' lists the named styles; any image file works as a style.
 """
 
+EPILOG_ANIMATE = """examples:
+  facepaint animate mona_lisa.jpg me-talking.mp4 mona-talks.mp4
+  facepaint animate portrait.jpg driver.mp4 out.mp4 --size 768 --crop full --neutral-frame 12
+
+The portrait keeps its own face; it moves relative to the driver's neutral frame. The driving
+video's audio is kept.
+"""
+
 # Which options each mode of 'facepaint pipe' takes from the command line.
 PIPE_MODES = {
     "anonymize": ("seed", "fallback", "faces", "keep"),
@@ -178,6 +186,26 @@ def build_parser() -> argparse.ArgumentParser:
     paint.add_argument("--json", metavar="OUT.json", help="also write the faces found per frame")
     _add_engine_options(paint, detect_every=5)
 
+    animate = sub.add_parser(
+        "animate", help="make a still portrait (a photo, a painting) move like the face in a video",
+        description="Drive PORTRAIT's face with the expressions and head motion of the face in DRIVING.",
+        epilog=EPILOG_ANIMATE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    animate.add_argument("portrait", help="a picture with a face (photo or painting), or sample:astronaut")
+    animate.add_argument("driving", help="a video (or picture) of the face that drives it")
+    animate.add_argument("output", help="output video; its extension picks the format (.mp4, .mkv, ...)")
+    animate.add_argument("--size", type=_positive_int, default=512, metavar="PX",
+                         help="longer side of the output in pixels (default 512)")
+    animate.add_argument("--crop", choices=["face", "full"], default="face",
+                         help="face: a square around the portrait's face (default); full: the whole picture")
+    animate.add_argument("--neutral-frame", type=int, default=0, metavar="N",
+                         help="driving frame whose face counts as neutral (default 0: the first with a face); "
+                              "the portrait shows its own expression there")
+    animate.add_argument("--motion", type=_unit_float, default=1.0, metavar="0..1",
+                         help="how much of the driver's head movement across the picture to follow "
+                              "(default 1; turns, nods and expressions always follow)")
+    animate.add_argument("--json", metavar="OUT.json", help="also write the driver's faces per frame")
+    _add_engine_options(animate, detect_every=5)
+
     sub.add_parser("styles", help="list the named styles (painter, title, year) and classical filters",
                    description="List the styles 'facepaint paint --style' and 'anonymize --style' accept.")
 
@@ -232,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_anonymize(args)
         if args.command == "paint":
             return cmd_paint(args)
+        if args.command == "animate":
+            return cmd_animate(args)
         if args.command == "styles":
             return cmd_styles(args)
         if args.command == "audit":
@@ -300,6 +330,27 @@ def cmd_paint(args: argparse.Namespace) -> int:
                        detect_every=args.detect_every, progress=not args.quiet, style=args.style,
                        region=args.region, strength=args.strength, detail=args.detail, temporal=args.temporal,
                        faces=args.faces, keep=args.keep)
+    print(summary, file=sys.stderr)
+    return 0
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    from .pipeline import run_mode
+    from .samples import is_sample, load_sample
+
+    if args.neutral_frame < 0:
+        raise FacepaintError(f"--neutral-frame must be 0 or more, got {args.neutral_frame}")
+    if args.size < 64:
+        raise FacepaintError(f"--size must be at least 64, got {args.size}")
+    if is_sample(args.portrait):
+        portrait = load_sample(args.portrait)
+    else:
+        from .media import read_image
+
+        portrait = read_image(args.portrait)
+    summary = run_mode("animate", args.driving, args.output, json_path=args.json, device=args.device,
+                       detect_every=args.detect_every, progress=not args.quiet, portrait=portrait,
+                       size=args.size, crop=args.crop, neutral_frame=args.neutral_frame, motion=args.motion)
     print(summary, file=sys.stderr)
     return 0
 

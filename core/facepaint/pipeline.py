@@ -104,11 +104,13 @@ def _progress(total: int | None, enabled: bool):
 
 def run_job(source: str, engine, output: str | Path | None = None, json_path: str | Path | None = None,
             render: Callable[[FrameResult], object] | None = None, progress: bool = True,
-            on_result: Callable[[FrameResult], None] | None = None) -> JobSummary:
+            on_result: Callable[[FrameResult], None] | None = None,
+            output_size: tuple[int, int] | None = None) -> JobSummary:
     """Process ``source`` (file or ``sample:NAME``) with ``engine``.
 
     output: image/video written from ``render(result)`` (default: the engine's image).
     json_path: per-frame faces. Outputs appear only if the whole job succeeds.
+    output_size: (width, height) of the output when it differs from the input's (animate).
     """
     render = render or (lambda r: r.image)
     summary = JobSummary()
@@ -130,6 +132,8 @@ def run_job(source: str, engine, output: str | Path | None = None, json_path: st
             frames_total = reader.estimated_frames()
             width, height = reader.width, reader.height
         writer = None
+        if output_size is not None:
+            width, height = output_size
         if output is not None:
             writer = MediaWriter(output, width, height, source=reader)
             stack.callback(lambda: writer.close(ok=False))  # no-op once closed successfully
@@ -188,10 +192,12 @@ def run_faces(source: str, json_path=None, draw_path=None, device: str = "auto",
 
 def run_mode(mode: str, source: str, output, json_path=None, device: str = "auto", detect_every: int = 5,
              progress: bool = True, **options) -> JobSummary:
-    """A mode's file job (``facepaint anonymize``, ``facepaint paint``): ``options`` go to the mode."""
+    """A mode's file job (``facepaint anonymize``, ``paint``, ``animate``): ``options`` go to the mode."""
     from .engine import Engine
 
     with Engine.pipelined(mode, detect_every, device=device, **options) as engine:
-        summary = run_job(source, engine, output=output, json_path=json_path, progress=progress)
+        canvas = getattr(engine.mode, "canvas", None)  # animate draws on the portrait, not the frame
+        size = (canvas.shape[1], canvas.shape[0]) if canvas is not None else None
+        summary = run_job(source, engine, output=output, json_path=json_path, progress=progress, output_size=size)
         summary.mode_stats = dict(engine.mode.stats)
         return summary

@@ -23,7 +23,8 @@ from ..types import Face, Frame
 _REGISTRY: dict[str, type["Mode"]] = {}
 # Built-in modes register themselves when their module is imported; import them on first use so
 # that listing or creating a mode never depends on import order.
-_BUILTIN = {"anonymize": "facepaint.modes.anonymize", "paint": "facepaint.modes.paint"}
+_BUILTIN = {"anonymize": "facepaint.modes.anonymize", "paint": "facepaint.modes.paint",
+            "animate": "facepaint.modes.animate"}
 
 
 class Mode:

@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import assets
 from ..draw import FACE_OVAL, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_EYE
+from ..features import draw_mouth_interior, opening_mask, polygon_mask, window
 from ..errors import FacepaintError
 from ..hide import FALLBACKS, hide_face
 from ..render import face_box, rasterize_face, sample_texture
@@ -97,41 +98,6 @@ def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np
         v = cv2.GaussianBlur(values * (weight[..., None] if values.ndim == 3 else weight), (0, 0), sigma,
                              borderType=cv2.BORDER_CONSTANT)
     return v / (np.maximum(wt, 1e-4)[..., None] if values.ndim == 3 else np.maximum(wt, 1e-4))
-
-
-def _window(points: np.ndarray, indices: list[int], shape: tuple[int, int],
-            pad: float) -> tuple[slice, slice, np.ndarray] | None:
-    """The pixel window around ``points[indices]`` (+pad), and all points in its coordinates."""
-    h, w = shape
-    part = points[indices]
-    x0 = int(max(0, np.floor(part[:, 0].min() - pad)))
-    y0 = int(max(0, np.floor(part[:, 1].min() - pad)))
-    x1 = int(min(w, np.ceil(part[:, 0].max() + pad) + 1))
-    y1 = int(min(h, np.ceil(part[:, 1].max() + pad) + 1))
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return None
-    return slice(y0, y1), slice(x0, x1), points - np.array([x0, y0], np.float32)
-
-
-def _opening(points: np.ndarray, contour: list[int], shape: tuple[int, int], min_area: float):
-    """Window and soft mask of an eye or mouth opening; None when it is closed (area < min_area)."""
-    win = _window(points, contour, shape, pad=2)
-    if win is None:
-        return None
-    ys, xs, local = win
-    sub = (ys.stop - ys.start, xs.stop - xs.start)
-    mask = _polygon_mask(local[contour], sub)
-    if mask.sum() < min_area:
-        return None
-    return ys, xs, local, sub, mask
-
-
-def _polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    import cv2
-
-    mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [np.round(points * 4).astype(np.int32)], 1, lineType=cv2.LINE_AA, shift=2)
-    return mask.astype(np.float32)
 
 
 @register_mode("anonymize")
@@ -235,7 +201,7 @@ class Anonymize(Mode):
         if raster is None:
             return False
         # The person's own outline only needs its area, not UVs: fill the face oval.
-        covered = _polygon_mask(original_shape[FACE_OVAL, :2] - np.array(box[:2], np.float32),
+        covered = polygon_mask(original_shape[FACE_OVAL, :2] - np.array(box[:2], np.float32),
                                 raster.mask.shape) > 0.5
         covered |= raster.mask
         if raster.mask.sum() < 50:
@@ -270,7 +236,7 @@ class Anonymize(Mode):
         self._tint_lips(drawn, source, points, mask, shape)
         for contour, iris_centre in ((RIGHT_EYE, RIGHT_IRIS), (LEFT_EYE, LEFT_IRIS)):
             self._draw_eye(drawn, points, contour, iris_centre, identity, light_level, shape)
-        self._draw_mouth(drawn, points, light_level, shape)
+        draw_mouth_interior(drawn, points, light_level, shape)
 
         # Seam removal (a cheap stand-in for Poisson blending): the difference between the real
         # skin and the drawing along the outline is spread inwards, fading with distance, so the
@@ -316,12 +282,12 @@ class Anonymize(Mode):
         """Give the lips one colour: the original lips' mean over the surrounding skin's (no detail)."""
         import cv2
 
-        win = _window(points, LIPS_OUTER, shape, pad=4)
+        win = window(points, LIPS_OUTER, shape, pad=4)
         if win is None:
             return
         ys, xs, local = win
         sub = (ys.stop - ys.start, xs.stop - xs.start)
-        lips = np.clip(_polygon_mask(local[LIPS_OUTER], sub) - _polygon_mask(local[LIPS_INNER], sub), 0, 1)
+        lips = np.clip(polygon_mask(local[LIPS_OUTER], sub) - polygon_mask(local[LIPS_INNER], sub), 0, 1)
         if lips.sum() < 3:
             return
         ring = np.clip(cv2.dilate(lips, np.ones((5, 5), np.uint8)) - lips, 0, 1) * mask[ys, xs]
@@ -336,7 +302,7 @@ class Anonymize(Mode):
     def _draw_eye(drawn, points, contour, iris_centre, identity, light_level, shape) -> None:
         import cv2
 
-        opening = _opening(points, contour, shape, min_area=2)
+        opening = opening_mask(points, contour, shape, min_area=2)
         if opening is None:
             return  # closed: the lids (mesh texture) cover it
         ys, xs, local, sub, eye = opening
@@ -371,39 +337,3 @@ class Anonymize(Mode):
         cv2.polylines(lash, [np.round(upper * 4).astype(np.int32)], False, 1.0, width, cv2.LINE_AA, shift=2)
         lash = cv2.GaussianBlur(lash, (0, 0), 0.5)[..., None] * 0.75
         target += lash * (np.array([25, 18, 16], np.float32) - target)
-
-    @staticmethod
-    def _draw_mouth(drawn, points, light_level, shape) -> None:
-        """An open mouth: upper teeth hanging from the upper lip's curve, dark interior, lower teeth."""
-        import cv2
-
-        opening = _opening(points, LIPS_INNER, shape, min_area=3)
-        if opening is None:
-            return  # closed
-        ys, xs, local, sub, mouth = opening
-        inside = mouth > 0.5
-        # Per column: where the opening starts and ends, so the teeth follow a smile's curve.
-        rows = np.arange(sub[0], dtype=np.float32)[:, None]
-        has = inside.any(axis=0)
-        top = np.where(has, inside.argmax(axis=0), 0).astype(np.float32)
-        bottom = np.where(has, sub[0] - 1 - inside[::-1].argmax(axis=0), 0).astype(np.float32)
-        opening = np.maximum(bottom - top, 1.0)
-        width = float(np.ptp(local[LIPS_INNER][:, 0]))
-        upper = np.minimum(0.85 * opening, 0.26 * width + 1.0)
-        lower = np.minimum(0.15 * opening, 0.07 * width)
-        depth = np.clip((rows - top) / opening, 0, 1)[..., None]
-        layer = np.array([70, 25, 28], np.float32) * (1 - 0.5 * depth) * light_level
-        teeth = np.clip((top + upper - rows) / 1.2, 0, 1) + np.clip((rows - (bottom - lower)) / 1.2, 0, 1)
-        # Faint gaps between teeth, widest apart at the centre, and a little shade at the gum line.
-        centre_x = float(local[LIPS_INNER][:, 0].mean())
-        tooth = max(width / 9.0, 2.0)
-        columns = np.arange(sub[1], dtype=np.float32)[None, :]
-        gaps = 1 - 0.18 * np.clip(1 - np.abs(((columns - centre_x) / tooth) % 1.0 - 0.5) * 8, 0, 1)
-        gum = 1 - 0.15 * np.clip(1 - (rows - top) / np.maximum(0.25 * opening, 1), 0, 1)
-        enamel = np.array([228, 222, 210], np.float32) * light_level
-        teeth_colour = enamel * (gaps * gum)[..., None]
-        teeth = np.clip(teeth, 0, 1)[..., None]
-        layer = layer * (1 - teeth) + teeth_colour * teeth
-        soft = cv2.GaussianBlur(mouth, (0, 0), 0.7)[..., None]
-        target = drawn[ys, xs]
-        target += soft * (layer - target)

@@ -1,0 +1,82 @@
+"""Face parts drawn from landmarks alone: openings (eyes, mouth) as soft masks, and a mouth interior.
+
+Shared by the modes that redraw faces: anonymize (a synthetic person's mouth) and animate (a
+portrait's mouth opening wider than it ever did in the picture).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .draw import LIPS_INNER
+
+
+def window(points: np.ndarray, indices: list[int], shape: tuple[int, int],
+            pad: float) -> tuple[slice, slice, np.ndarray] | None:
+    """The pixel window around ``points[indices]`` (+pad), and all points in its coordinates."""
+    h, w = shape
+    part = points[indices]
+    x0 = int(max(0, np.floor(part[:, 0].min() - pad)))
+    y0 = int(max(0, np.floor(part[:, 1].min() - pad)))
+    x1 = int(min(w, np.ceil(part[:, 0].max() + pad) + 1))
+    y1 = int(min(h, np.ceil(part[:, 1].max() + pad) + 1))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return slice(y0, y1), slice(x0, x1), points - np.array([x0, y0], np.float32)
+
+
+def opening_mask(points: np.ndarray, contour: list[int], shape: tuple[int, int], min_area: float):
+    """Window and soft mask of an eye or mouth opening; None when it is closed (area < min_area)."""
+    win = window(points, contour, shape, pad=2)
+    if win is None:
+        return None
+    ys, xs, local = win
+    sub = (ys.stop - ys.start, xs.stop - xs.start)
+    mask = polygon_mask(local[contour], sub)
+    if mask.sum() < min_area:
+        return None
+    return ys, xs, local, sub, mask
+
+
+def polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(points * 4).astype(np.int32)], 1, lineType=cv2.LINE_AA, shift=2)
+    return mask.astype(np.float32)
+
+
+def draw_mouth_interior(drawn: np.ndarray, points: np.ndarray, light_level: float, shape: tuple[int, int]) -> None:
+    """An open mouth: upper teeth hanging from the upper lip's curve, dark interior, lower teeth."""
+    import cv2
+
+    opening = opening_mask(points, LIPS_INNER, shape, min_area=3)
+    if opening is None:
+        return  # closed
+    ys, xs, local, sub, mouth = opening
+    inside = mouth > 0.5
+    # Per column: where the opening starts and ends, so the teeth follow a smile's curve.
+    rows = np.arange(sub[0], dtype=np.float32)[:, None]
+    has = inside.any(axis=0)
+    top = np.where(has, inside.argmax(axis=0), 0).astype(np.float32)
+    bottom = np.where(has, sub[0] - 1 - inside[::-1].argmax(axis=0), 0).astype(np.float32)
+    opening = np.maximum(bottom - top, 1.0)
+    width = float(np.ptp(local[LIPS_INNER][:, 0]))
+    upper = np.minimum(0.85 * opening, 0.26 * width + 1.0)
+    lower = np.minimum(0.15 * opening, 0.07 * width)
+    depth = np.clip((rows - top) / opening, 0, 1)[..., None]
+    layer = np.array([70, 25, 28], np.float32) * (1 - 0.5 * depth) * light_level
+    teeth = np.clip((top + upper - rows) / 1.2, 0, 1) + np.clip((rows - (bottom - lower)) / 1.2, 0, 1)
+    # Faint gaps between teeth, widest apart at the centre, and a little shade at the gum line.
+    centre_x = float(local[LIPS_INNER][:, 0].mean())
+    tooth = max(width / 9.0, 2.0)
+    columns = np.arange(sub[1], dtype=np.float32)[None, :]
+    gaps = 1 - 0.18 * np.clip(1 - np.abs(((columns - centre_x) / tooth) % 1.0 - 0.5) * 8, 0, 1)
+    gum = 1 - 0.15 * np.clip(1 - (rows - top) / np.maximum(0.25 * opening, 1), 0, 1)
+    enamel = np.array([228, 222, 210], np.float32) * light_level
+    teeth_colour = enamel * (gaps * gum)[..., None]
+    teeth = np.clip(teeth, 0, 1)[..., None]
+    layer = layer * (1 - teeth) + teeth_colour * teeth
+    soft = cv2.GaussianBlur(mouth, (0, 0), 0.7)[..., None]
+    target = drawn[ys, xs]
+    target += soft * (layer - target)

@@ -1,0 +1,155 @@
+"""Animate: a still portrait (a photo, a painting) moves as the driving face moves.
+
+Per driving frame:
+
+1. the driver's face (the engine's face stack: landmarks already smoothed over time) gives its
+   expression and head motion relative to its neutral frame (the first frame with a face, or
+   ``neutral_frame``);
+2. ``retarget.Retargeter`` applies them to the portrait's own landmarks: the portrait keeps its
+   face shape and identity, and smiles, blinks, opens its mouth and turns as the driver does;
+3. ``warp.LandmarkWarp`` moves the portrait's pixels with its landmarks (piecewise affine), with
+   two rings around the face so hair, neck and background follow smoothly;
+4. what the portrait never showed is drawn: the mouth interior (dark, teeth) where the lips part
+   wider than in the picture. Closing eyes need nothing: the lids are stretched over them.
+
+The output is the portrait's canvas (``size``, ``crop``), not the driving frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..draw import LIPS_INNER
+from ..errors import FacepaintError
+from ..features import draw_mouth_interior, polygon_mask
+from ..retarget import Retargeter
+from ..types import Face, Frame
+from ..warp import LandmarkWarp
+from . import Mode, register_mode
+
+CROPS = ("face", "full")
+
+
+def portrait_canvas(image: np.ndarray, box: np.ndarray | None, size: int, crop: str) -> np.ndarray:
+    """The picture the animation draws on: a square around the face (3 face sizes, kept inside the
+    picture where it can be) or the whole picture, scaled so its longer side is ``size`` (even)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    if crop == "face" and box is not None:
+        x0, y0, x1, y1 = box
+        side = int(min(max(h, w), round(3.0 * max(x1 - x0, y1 - y0))))
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + 0.1 * (y1 - y0)
+        left = int(np.clip(round(cx - side / 2), 0, max(0, w - side)))
+        top = int(np.clip(round(cy - side / 2), 0, max(0, h - side)))
+        image = image[top:top + side, left:left + side]
+        h, w = image.shape[:2]
+    scale = size / max(h, w)
+    out_w, out_h = max(2, int(round(w * scale / 2)) * 2), max(2, int(round(h * scale / 2)) * 2)
+    return cv2.resize(image, (out_w, out_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+
+
+@register_mode("animate")
+class Animate(Mode):
+    """``portrait``: RGB uint8 picture; ``size``: longer side of the output; ``crop``: face or full;
+    ``neutral_frame``: index of the driving frame whose face counts as neutral (default: the
+    first frame with a face); ``motion``: share of the driver's head translation to follow."""
+
+    alters_whole_frame = True
+
+    def __init__(self, device: str = "cpu", portrait: np.ndarray | None = None, size: int = 512,
+                 crop: str = "face", neutral_frame: int = 0, motion: float = 1.0, expression: float = 1.0):
+        super().__init__(device)
+        from ..facestack import FaceStack
+
+        if portrait is None:
+            raise FacepaintError("animate needs a portrait picture")
+        if crop not in CROPS:
+            raise FacepaintError(f"unknown crop {crop!r} (choose from {', '.join(CROPS)})")
+        if size < 64:
+            raise FacepaintError(f"--size must be at least 64, got {size}")
+        portrait = np.ascontiguousarray(portrait[..., :3])
+        stack = FaceStack(device=device)
+        try:
+            face = self._main_face(stack, portrait)
+            self.canvas = portrait_canvas(portrait, face.box, size, crop)
+            stack.reset()
+            face = self._main_face(stack, self.canvas)
+        finally:
+            stack.close()
+        if face.landmarks is None:
+            raise FacepaintError("the portrait's face was found but its landmarks could not be read")
+        self.portrait_face = face
+        self.retarget = Retargeter(face.landmarks, expression=expression, motion=motion)
+        self.warp = LandmarkWarp(face.landmarks, self.canvas.shape[:2])
+        self.neutral_frame = neutral_frame
+        self.driver_track: int | None = None
+        self._last = face.landmarks
+        luminance = self.canvas[self.canvas.shape[0] // 4: 3 * self.canvas.shape[0] // 4].max(axis=2)
+        self._light = float(np.clip(np.percentile(luminance, 95) / 200.0, 0.45, 1.25))
+        self._face_height = float(np.linalg.norm(face.landmarks[10, :2] - face.landmarks[152, :2]))
+        self._portrait_gap = self._lip_gap(face.landmarks)
+        self.stats = {"animated": 0, "held": 0}
+
+    @staticmethod
+    def _main_face(stack, image: np.ndarray) -> Face:
+        faces = [f for f in stack(Frame(image)) if f.landmarks is not None]
+        if not faces:
+            raise FacepaintError("no face found in the portrait (try a picture where the face is at "
+                                 "least ~60 px and turned less than ~45 degrees)")
+        return max(faces, key=lambda f: f.size)
+
+    def end(self, track_id: int) -> None:
+        if track_id == self.driver_track:
+            self.driver_track = None  # the next face that appears drives, from where this one left
+
+    def render(self, frame: Frame, faces: list[Face]) -> np.ndarray:
+        driver = self._driver(frame, faces)
+        if driver is None:
+            target = self._last  # no driver in this frame: hold the last pose
+            self.stats["held"] += 1
+        else:
+            target = self.retarget(driver.landmarks)
+            self._last = target
+            self.stats["animated"] += 1
+        return self.draw(target)
+
+    def _driver(self, frame: Frame, faces: list[Face]) -> Face | None:
+        usable = [f for f in faces if f.landmarks is not None]
+        if frame.index < self.neutral_frame or not usable:
+            return None
+        current = [f for f in usable if f.track_id == self.driver_track]
+        if current:
+            return current[0]
+        # The largest face drives. The neutral is its first face; a driver that comes back as a new
+        # track (lost for a moment) keeps that neutral, so the portrait does not jump.
+        face = max(usable, key=lambda f: f.size)
+        if self.retarget.reference is None:
+            self.retarget.set_reference(face.landmarks)
+        self.driver_track = face.track_id
+        return face
+
+    def draw(self, target: np.ndarray) -> np.ndarray:
+        """The portrait with its landmarks moved to ``target``."""
+        out = self.warp(self.canvas, target)
+        points = target[:, :2]
+        # The lips part wider than the picture shows: what lies behind is drawn, never stretched lip.
+        # A narrow gap is only shadow; from about 4% of the face height, teeth too (features.py).
+        gap = self._lip_gap(target) - self._portrait_gap
+        if gap > 0.012 * self._face_height:
+            drawn = out.astype(np.float32)
+            if gap > 0.04 * self._face_height:
+                draw_mouth_interior(drawn, points, self._light, out.shape[:2])
+            else:
+                mouth = polygon_mask(points[LIPS_INNER], out.shape[:2])
+                import cv2
+
+                mouth = cv2.GaussianBlur(mouth, (0, 0), 0.7)[..., None]
+                drawn += mouth * (np.array([55, 22, 24], np.float32) * self._light - drawn)
+            out = np.clip(drawn + 0.5, 0, 255).astype(np.uint8)
+        return out
+
+    @staticmethod
+    def _lip_gap(landmarks: np.ndarray) -> float:
+        """Distance between the inner lips at their middle (landmarks 13 and 14)."""
+        return float(np.linalg.norm(landmarks[13, :2] - landmarks[14, :2]))

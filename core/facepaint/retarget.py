@@ -1,0 +1,93 @@
+"""Motion retargeting: a driver's expression and head motion, applied to another face's landmarks.
+
+Both faces are brought into the canonical face mesh's frame (centimetres, frontal) by a 3D
+similarity fit (Umeyama) on the upper face, which barely moves with expression. There:
+
+- the driver's expression is the per-landmark offset from its neutral (reference) frame;
+- the portrait keeps its own shape and adds that offset, so it smiles with its own face;
+- head motion is the driver's rotation, scale and translation relative to its neutral frame,
+  applied around the portrait's own pose (a portrait turned a little keeps that turn).
+
+Landmarks are (478, 3): x, y in pixels, z in pixel units with smaller = nearer (MediaPipe).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .mesh import canonical_mesh
+
+# Image (x right, y down, z away) -> a right-handed frame like the canonical mesh's (y up, z out).
+_FLIP = np.array([1.0, -1.0, -1.0], np.float32)
+
+
+def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Umeyama (1991): scale s, rotation R, translation t with dst ~ s R src + t (least squares).
+    Works in 2D or 3D (points as rows). Written out because it is six lines of numpy: OpenCV's
+    estimateAffinePartial2D is 2D only and RANSAC-based, and scipy's Rotation.align_vectors has no scale."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    a, b = src - mu_s, dst - mu_d
+    u, sig, vt = np.linalg.svd(b.T @ a / len(src))
+    d = np.ones(len(sig))
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[-1] = -1
+    rotation = (u * d) @ vt
+    scale = float((sig * d).sum() / max((a ** 2).sum() / len(src), 1e-12))
+    return scale, rotation, mu_d - scale * rotation @ mu_s
+
+
+def stable_points() -> np.ndarray:
+    """Mesh vertices above the nose tip (forehead, brows' roots, eyes' corners, nose bridge,
+    temples): they move with the head, hardly with the jaw or lips."""
+    vertices = canonical_mesh().vertices
+    nose_tip_y = vertices[1, 1]
+    return np.nonzero(vertices[:, 1] > nose_tip_y + 0.5)[0]
+
+
+@dataclass
+class Pose3:
+    scale: float  # image units -> canonical cm
+    rotation: np.ndarray  # (3, 3): canonical = scale * R @ image' + t
+    translation: np.ndarray  # (3,)
+    centre: np.ndarray  # (3,) image' centroid of the stable points
+    canonical: np.ndarray  # (478, 3) the landmarks in the canonical frame
+
+
+def fit_pose(landmarks: np.ndarray, stable: np.ndarray) -> Pose3:
+    image = landmarks.astype(np.float64) * _FLIP
+    s, r, t = similarity_fit(image[stable], canonical_mesh().vertices[stable].astype(np.float64))
+    return Pose3(s, r, t, image[stable].mean(0), (s * (r @ image.T)).T + t)
+
+
+class Retargeter:
+    """Landmarks for the portrait that move as the driver moves, relative to the driver's reference.
+
+    ``expression``: gain on the expression offsets; ``motion``: gain on the head's translation
+    (rotation and scale always follow)."""
+
+    def __init__(self, portrait_landmarks: np.ndarray, expression: float = 1.0, motion: float = 1.0):
+        self.stable = stable_points()
+        self.portrait = fit_pose(portrait_landmarks, self.stable)
+        self.expression = expression
+        self.motion = motion
+        self.reference: Pose3 | None = None
+
+    def set_reference(self, driver_landmarks: np.ndarray) -> None:
+        self.reference = fit_pose(driver_landmarks, self.stable)
+
+    def __call__(self, driver_landmarks: np.ndarray) -> np.ndarray:
+        if self.reference is None:
+            self.set_reference(driver_landmarks)
+        ref, now, p = self.reference, fit_pose(driver_landmarks, self.stable), self.portrait
+        target = p.canonical + self.expression * (now.canonical - ref.canonical)
+        # Head rotation in image space: H = R^T maps canonical -> image'. Portrait: dH * H_p.
+        turn = now.rotation.T @ ref.rotation
+        head = turn @ p.rotation.T
+        zoom = (1.0 / p.scale) * (ref.scale / now.scale)
+        # The driver's head centre moved by this much, in units of its own face size.
+        shift = (now.centre - ref.centre) * (ref.scale / p.scale) * self.motion
+        pivot = p.canonical[self.stable].mean(0)
+        image = zoom * (head @ (target - pivot).T).T + p.centre + shift
+        return (image * _FLIP).astype(np.float32)

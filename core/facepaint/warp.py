@@ -1,0 +1,94 @@
+"""Piecewise-affine image warping driven by landmarks, for animating a picture.
+
+Control points: the face's 478 landmarks, two rings around the face (the near one moves with the
+head, the far one half as much: hair, ears, neck and background follow smoothly) and fixed points
+on the picture's border. They are triangulated once (Delaunay, on the source positions); each
+output pixel is found in a moved triangle and fetched from the same place in the source triangle.
+The map is computed at a reduced size (it is piecewise linear, so bilinear upsampling is nearly
+exact) and applied with one ``cv2.remap``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .draw import FACE_OVAL
+from .render import barycentric, rasterize
+from .retarget import similarity_fit
+
+RINGS = ((1.35, 1.0), (2.0, 0.5))  # (radius in face-oval units, share of the head's motion)
+
+
+class LandmarkWarp:
+    def __init__(self, source_landmarks: np.ndarray, shape: tuple[int, int], map_scale: float = 0.5,
+                 border_points: int = 6):
+        from scipy.spatial import Delaunay
+
+        self.shape = shape
+        self.map_scale = map_scale
+        h, w = shape
+        face = source_landmarks[:, :2].astype(np.float32)
+        self._oval = np.array(FACE_OVAL[:-1] if FACE_OVAL[0] == FACE_OVAL[-1] else FACE_OVAL)
+        oval = face[self._oval]
+        centre = oval.mean(0)
+        self._offsets = [(f - 1.0) * (oval - centre) for f, _ in RINGS]  # ring point - its oval point
+        self._rings = [oval + offset for offset in self._offsets]
+        edge = np.linspace(0, 1, border_points + 1, dtype=np.float32)[:-1]
+        border = np.concatenate([np.stack([edge * (w - 1), np.zeros_like(edge)], 1),
+                                 np.stack([np.full_like(edge, w - 1), edge * (h - 1)], 1),
+                                 np.stack([(1 - edge) * (w - 1), np.full_like(edge, h - 1)], 1),
+                                 np.stack([np.zeros_like(edge), (1 - edge) * (h - 1)], 1)])
+        self._border = border
+        self.source = np.concatenate([face, *self._rings, border]).astype(np.float32)
+        self.triangles = Delaunay(self.source).simplices.astype(np.int32)
+        self._n_face = len(face)
+
+    def targets(self, landmarks: np.ndarray) -> np.ndarray:
+        """Control-point positions for the moved face ``landmarks`` (rings follow its 2D motion)."""
+        face = landmarks[:, :2].astype(np.float32)
+        src_face = self.source[:self._n_face]
+        s, r, _ = similarity_fit(src_face.astype(np.float64), face.astype(np.float64))
+        moved = []
+        # Each ring point keeps its offset from its own oval point (turned and scaled with the head),
+        # so the band between the face and the ring stretches smoothly, with no fold at the outline.
+        for ring, offset, (_, share) in zip(self._rings, self._offsets, RINGS):
+            full = face[self._oval] + (s * (r @ offset.T)).T
+            moved.append(ring + share * (full - ring))
+        return np.concatenate([face, *moved, self._border]).astype(np.float32)
+
+    def maps(self, targets: np.ndarray, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(map_x, map_y) for cv2.remap: where each output pixel comes from in the source.
+        ``depth`` (per control point, larger = farther): where a turned face folds over itself,
+        the nearer surface wins (the nose hides the far cheek), as in the mesh renderer."""
+        import cv2
+
+        h, w = self.shape
+        sh, sw = max(2, round(h * self.map_scale)), max(2, round(w * self.map_scale))
+        # cv2.resize's pixel-centre convention: small pixel j sits at full-size (j + 0.5) / scale - 0.5.
+        sx, sy = sw / w, sh / h
+        small_targets = (targets + 0.5) * np.array([sx, sy], np.float32) - 0.5
+        ids = rasterize(small_targets, self.triangles, (sh, sw), depth=depth)
+        ys, xs = np.nonzero(ids >= 0)
+        tri = self.triangles[ids[ys, xs]]
+        weights = barycentric(np.stack([xs, ys], 1).astype(np.float32), small_targets[tri])
+        where = (weights[:, :, None] * self.source[tri]).sum(1)
+        grid_x, grid_y = np.meshgrid((np.arange(sw, dtype=np.float32) + 0.5) / sx - 0.5,
+                                     (np.arange(sh, dtype=np.float32) + 0.5) / sy - 0.5)
+        # Upsample the displacement, not the map: where nothing moves it is exactly zero, so those
+        # pixels (the picture's border, the still background) come out untouched.
+        shift_x, shift_y = np.zeros((sh, sw), np.float32), np.zeros((sh, sw), np.float32)
+        shift_x[ys, xs] = where[:, 0] - grid_x[ys, xs]
+        shift_y[ys, xs] = where[:, 1] - grid_y[ys, xs]
+        full_x, full_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        return (full_x + cv2.resize(shift_x, (w, h), interpolation=cv2.INTER_LINEAR),
+                full_y + cv2.resize(shift_y, (w, h), interpolation=cv2.INTER_LINEAR))
+
+    def __call__(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        import cv2
+
+        # Rings and border lie behind the face: it is drawn over them where they overlap.
+        z = landmarks[:, 2].astype(np.float32)
+        behind = float(z.max() + (z.max() - z.min()) + 1.0)
+        depth = np.concatenate([z, np.full(len(self.source) - len(z), behind, np.float32)])
+        map_x, map_y = self.maps(self.targets(landmarks), depth)
+        return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)

@@ -1,0 +1,141 @@
+"""Animate: retargeting maths, the landmark warp, and the mode on real faces."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from facepaint.engine import Engine
+from facepaint.errors import FacepaintError
+from facepaint.retarget import Retargeter, similarity_fit
+from facepaint.types import Frame
+from facepaint.warp import LandmarkWarp
+from conftest import pan_frames, shared_path, write_video
+
+
+@pytest.fixture(scope="module")
+def astronaut_face(astronaut):
+    with Engine(device="cpu") as engine:
+        (face,) = engine.process(Frame(astronaut)).faces
+    return face
+
+
+def rotate_2d(landmarks, degrees, centre):
+    a = np.radians(degrees)
+    r = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]], np.float32)
+    out = landmarks.copy()
+    out[:, :2] = (landmarks[:, :2] - centre) @ r.T + centre
+    return out
+
+
+def test_similarity_fit_recovers_a_known_transform():
+    rng = np.random.default_rng(0)
+    src = rng.normal(size=(50, 3))
+    a = np.radians(25)
+    rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    s, r, t = similarity_fit(src, 1.7 * src @ rot.T + [3, -2, 1])
+    assert s == pytest.approx(1.7) and np.allclose(r, rot) and np.allclose(t, [3, -2, 1])
+
+
+def test_retarget_follows_the_driver_relative_to_its_neutral(astronaut_face):
+    portrait = astronaut_face.landmarks
+    driver = portrait.copy()
+    driver[:, :2] = driver[:, :2] * 0.6 + [40, 25]  # another face: smaller, elsewhere
+    retarget = Retargeter(portrait)
+    retarget.set_reference(driver)
+    assert np.abs(retarget(driver) - portrait).max() < 1e-3  # neutral: the portrait as it is
+    # The driver tilts its head 12 degrees: so does the portrait, around its own face.
+    tilted = retarget(rotate_2d(driver, 12, driver[:, :2].mean(0)))
+    eyes = tilted[263, :2] - tilted[33, :2]
+    before = portrait[263, :2] - portrait[33, :2]
+    angle = np.degrees(np.arctan2(eyes[1], eyes[0]) - np.arctan2(before[1], before[0]))
+    assert angle == pytest.approx(12, abs=1.0)
+    # The driver opens its mouth: the portrait's inner lips part by the same share of its face.
+    open_mouth = driver.copy()
+    jaw = [14, 17, 87, 178, 88, 95, 317, 402, 318, 324, 152, 148, 176, 377, 400]
+    open_mouth[jaw, 1] += 10
+    moved = retarget(open_mouth)
+    gap = lambda lm: lm[14, 1] - lm[13, 1]
+    assert gap(moved) - gap(portrait) == pytest.approx(10 / 0.6, rel=0.15)
+    assert np.abs(moved[:10] - portrait[:10]).max() < 2.0  # the rest of the face stays
+
+
+def test_warp_moves_pixels_with_the_landmarks(astronaut, astronaut_face):
+    warp = LandmarkWarp(astronaut_face.landmarks, astronaut.shape[:2])
+    same = warp(astronaut, astronaut_face.landmarks)
+    assert np.abs(same.astype(int) - astronaut).mean() < 1.0
+    shifted = astronaut_face.landmarks.copy()
+    shifted[:, 0] += 6
+    moved = warp(astronaut, shifted)
+    x0, y0, x1, y1 = astronaut_face.box.astype(int)
+    inner = (slice(y0 + 20, y1 - 20), slice(x0 + 26, x1 - 14))
+    source = (slice(y0 + 20, y1 - 20), slice(x0 + 20, x1 - 20))
+    assert np.abs(moved[inner].astype(int) - astronaut[source]).mean() < 6  # bilinear resampling only
+    assert np.abs(moved[source].astype(int) - astronaut[source]).mean() > 15  # it did move
+    assert (moved[:20, :20] == astronaut[:20, :20]).all()  # the picture's border stays put
+
+
+def test_animate_mode_follows_a_moving_driver(astronaut):
+    frames = pan_frames(astronaut, 8, step=6)
+    with Engine(mode="animate", device="cpu", portrait=astronaut, size=256) as engine:
+        results = [engine.process(Frame(f, index=i, pts=i, time_base=None)) for i, f in enumerate(frames)]
+        canvas = engine.mode.canvas
+    assert all(r.image.shape == canvas.shape and r.changed for r in results)
+    assert np.abs(results[0].image.astype(int) - canvas).mean() < 2  # neutral frame: the portrait itself
+    # The driver's face moved left by 42 px (the crop slides right): the portrait's face moved left
+    # by the same share of its own size.
+    driver_px = results[0].faces[0].box[2] - results[0].faces[0].box[0]
+    with Engine(device="cpu") as judge:
+        first = judge.process(Frame(results[0].image)).faces[0].box
+        judge.reset()
+        last = judge.process(Frame(results[-1].image)).faces[0].box
+    face_px = first[2] - first[0]
+    assert (last[0] - first[0]) / face_px == pytest.approx(-42 / driver_px, abs=0.06)
+    assert engine.mode.stats == {"animated": 8, "held": 0}
+
+
+def test_a_portrait_without_a_face_is_refused(astronaut):
+    with pytest.raises(FacepaintError, match="no face found in the portrait"):
+        Engine(mode="animate", device="cpu", portrait=np.full((200, 200, 3), 128, np.uint8))
+
+
+def test_animate_command_keeps_the_driving_audio(tmp_path, astronaut):
+    driving = tmp_path / "driver.mp4"
+    write_video(driving, pan_frames(astronaut, 6), audio_seconds=0.3)
+    out = tmp_path / "animated.mp4"
+    run = subprocess.run([sys.executable, "-m", "facepaint", "animate", "sample:astronaut", driving, out,
+                          "--size", "200", "-q"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    import av
+
+    with av.open(str(out)) as c:
+        assert c.streams.audio and c.streams.video[0].codec_context.width == 200
+        assert sum(1 for _ in c.decode(video=0)) == 6
+
+
+@pytest.mark.shared_data
+def test_mona_lisa_talks(tmp_path):
+    from facepaint.identity import Recognizer
+    from facepaint.media import MediaReader, read_image
+
+    portrait = read_image(shared_path("images", "paintings", "mona_lisa.jpg"))
+    recognizer = Recognizer()
+    with Engine.pipelined("animate", 5, device="cpu", portrait=portrait) as engine, \
+            MediaReader(shared_path("video", "driving", "d3.mp4")) as reader:
+        results = []
+        for frame in reader.frames():
+            results += engine.push(frame)
+            if frame.index >= 40:
+                break
+        results += engine.flush()
+        canvas = engine.mode.canvas
+    reference = recognizer.descriptor(canvas, recognizer.detect(canvas)[0])
+    found = 0
+    for r in results[::5]:
+        boxes = recognizer.detect(r.image)
+        if boxes:
+            found += 1
+            assert np.linalg.norm(recognizer.descriptor(r.image, boxes[0]) - reference) < 0.45  # still her
+    assert found >= 0.9 * len(results[::5])
+    assert np.abs(results[-1].image.astype(int) - canvas).mean() > 1  # and she moved
