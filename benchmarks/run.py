@@ -205,6 +205,14 @@ def main() -> int:
         (REPO / ".bench").mkdir(exist_ok=True)
         (REPO / ".bench" / "pipe.json").write_text(json.dumps(results, indent=2, default=float))
         return 0
+    if "--only" in sys.argv and "animate" in sys.argv:  # python -m benchmarks.run --only animate
+        from . import animate
+
+        (REPO / ".bench").mkdir(exist_ok=True)
+        results = animate.report(SHARED, REPO / ".bench")
+        animate.print_report(results)
+        (REPO / ".bench" / "animate.json").write_text(json.dumps(results, indent=2, default=float))
+        return 0
     if "--only" in sys.argv and "paint" in sys.argv:  # python -m benchmarks.run --only paint
         from . import paint
 
@@ -267,6 +275,13 @@ def main() -> int:
     paint.print_report(painted)
     (REPO / ".bench" / "paint.json").write_text(json.dumps(painted, indent=2, default=float))
     print("wrote .bench/paint.json and .bench/paint_sheet.png")
+
+    from . import animate
+
+    animated = animate.report(SHARED, REPO / ".bench")
+    animate.print_report(animated)
+    (REPO / ".bench" / "animate.json").write_text(json.dumps(animated, indent=2, default=float))
+    print("wrote .bench/animate.json, .bench/animate_sheet.png and .bench/animate_mona_lisa.mp4")
 
     from . import pipe
 

@@ -90,48 +90,63 @@ def square_crop(image: np.ndarray, centre: tuple[float, float], side: int) -> tu
 
 
 class TemporalCoherence:
-    """Blend each painted frame with the previous output warped onto it by optical flow.
+    """Blend each painted frame with the previous painting warped onto it by optical flow.
 
-    ``weight``: how much of the warped previous output is kept where the flow explains the input
-    (0 = no smoothing). Where it does not (occlusion, fast motion, a cut), the fresh painting wins.
+    ``weight``: how much of the warped previous painting is kept where the flow explains the input
+    (0 = no smoothing). Where it does not (occlusion, fast motion, a cut), or where the previous
+    frame painted nothing, the fresh painting wins. ``window`` limits the work to where the faces
+    are (face region), so the cost follows the faces, not the frame size.
     """
 
-    def __init__(self, weight: float = 0.6, flow_side: int = 320, tolerance: float = 8.0):
+    def __init__(self, weight: float = 0.9, flow_side: int = 320, tolerance: float = 16.0):
         import cv2
 
         self.weight = weight
-        self.tolerance = tolerance  # grey levels of warp error at which the previous output counts 1/e
         self.flow_side = flow_side
+        self.tolerance = tolerance  # grey levels of warp error at which the previous painting counts 1/e
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-        self._previous: tuple[np.ndarray, np.ndarray] | None = None  # (gray input, output)
+        self._gray: np.ndarray | None = None  # previous input, grey, whole frame
+        self._painted: np.ndarray | None = None  # previous painting, whole frame (valid where _valid)
+        self._valid: np.ndarray | None = None
 
     def reset(self) -> None:
-        self._previous = None
+        self._gray = self._painted = self._valid = None
 
-    def __call__(self, image: np.ndarray, painted: np.ndarray) -> np.ndarray:
-        """image: this frame's input (uint8 RGB); painted: its painting (float32); returns float32."""
+    def __call__(self, image: np.ndarray, painted: np.ndarray, valid: np.ndarray | None = None,
+                 window: tuple[slice, slice] | None = None) -> np.ndarray:
+        """image: this frame's input (uint8 RGB, whole frame); painted: the painting of ``window``
+        (float32, the window's size; default window: the whole frame); valid: where ``painted``
+        holds a painting (0-1, default everywhere). Returns the smoothed painting of the window."""
         import cv2
 
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        if self.weight <= 0 or self._previous is None or self._previous[0].shape != gray.shape:
-            self._previous = (gray, painted)
-            return painted
-        prev_gray, prev_out = self._previous
         h, w = gray.shape
-        scale = min(1.0, self.flow_side / max(h, w))
-        small = (max(8, round(w * scale)), max(8, round(h * scale)))
-        flow = self._flow.calc(cv2.resize(gray, small, interpolation=cv2.INTER_AREA),
-                               cv2.resize(prev_gray, small, interpolation=cv2.INTER_AREA), None)
-        flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) / scale
-        grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        map_x, map_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
-        warped_out = cv2.remap(prev_out, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        warped_in = cv2.remap(prev_gray, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        error = cv2.GaussianBlur(np.abs(warped_in.astype(np.float32) - gray), (0, 0), 2.0)
-        keep = (self.weight * np.exp(-error / self.tolerance))[..., None]
-        out = painted + keep * (warped_out - painted)
-        self._previous = (gray, out)
-        return out
+        ys, xs = window or (slice(0, h), slice(0, w))
+        valid = np.ones(painted.shape[:2], np.float32) if valid is None else valid
+        if self.weight > 0 and self._gray is not None and self._gray.shape == gray.shape:
+            cur, prev = gray[ys, xs], self._gray[ys, xs]
+            wh, ww = cur.shape
+            scale = min(1.0, self.flow_side / max(wh, ww))
+            small = (max(8, round(ww * scale)), max(8, round(wh * scale)))
+            flow = self._flow.calc(cv2.resize(cur, small, interpolation=cv2.INTER_AREA),
+                                   cv2.resize(prev, small, interpolation=cv2.INTER_AREA), None)
+            flow = cv2.resize(flow, (ww, wh), interpolation=cv2.INTER_LINEAR) / scale
+            grid_x, grid_y = np.meshgrid(np.arange(ww, dtype=np.float32), np.arange(wh, dtype=np.float32))
+            map_x, map_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
+
+            def warp(a):
+                return cv2.remap(a, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+            error = cv2.GaussianBlur(np.abs(warp(prev).astype(np.float32) - cur), (0, 0), 2.0)
+            keep = self.weight * np.exp(-error / self.tolerance) * warp(self._valid[ys, xs])
+            painted = painted + keep[..., None] * (warp(self._painted[ys, xs]) - painted)
+        if self._painted is None or self._painted.shape[:2] != (h, w):
+            self._painted = np.zeros((h, w, 3), np.float32)
+            self._valid = np.zeros((h, w), np.float32)
+        self._valid[:] = 0
+        self._painted[ys, xs], self._valid[ys, xs] = painted, valid
+        self._gray = gray
+        return painted
 
 
 @register_mode("paint")
@@ -202,7 +217,7 @@ class Paint(Mode):
             painted = cv2.resize(painted, (w, h), interpolation=cv2.INTER_CUBIC)
         if self.strength < 1.0 and self.style.kind == "filter":
             painted = cv2.addWeighted(painted, self.strength, image, 1.0 - self.strength, 0)
-        out = self.temporal(image, painted.astype(np.float32))
+        out = self.temporal(image, painted.astype(np.float32))  # whole frame: no window
         self.stats["painted"] += len(faces)
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
@@ -240,33 +255,41 @@ class Paint(Mode):
         painted = self._style_for(crops[0]).apply(crops)
         if self.detail > 0:
             painted = [self._keep_detail(p, c, self.face_work / 20) for p, c in zip(painted, crops)]
-        layer = image.astype(np.float32)
-        alpha = np.zeros((h, w), np.float32)
+        regions = [head_mask(face, (h, w)) for face in faces]
+        if not any(r is not None for r in regions):
+            return image
+        # All work below happens in the window around the masks (cost follows faces, not frame size).
+        wy0 = min(r[0].start for r in regions if r is not None)
+        wy1 = max(r[0].stop for r in regions if r is not None)
+        wx0 = min(r[1].start for r in regions if r is not None)
+        wx1 = max(r[1].stop for r in regions if r is not None)
+        window = (slice(wy0, wy1), slice(wx0, wx1))
+        original = image[window].astype(np.float32)
+        layer = original.copy()
+        alpha = np.zeros(layer.shape[:2], np.float32)
         # Far faces first so that a nearer face's painting wins where they overlap.
         for i in sorted(range(len(faces)), key=lambda k: faces[k].size):
-            face, (cx, cy), side = faces[i], corners[i], sides[i]
-            region = head_mask(face, (h, w))
-            if region is None:
+            if regions[i] is None:
                 continue
-            ys, xs, mask = region
+            (ys, xs, mask), (cx, cy), side = regions[i], corners[i], sides[i]
             big = painted[i]
             if self.strength < 1.0 and self.style.kind == "filter":
                 big = cv2.addWeighted(big, self.strength, crops[i], 1.0 - self.strength, 0)
             big = cv2.resize(big, (side, side), interpolation=cv2.INTER_CUBIC if side > self.face_work else cv2.INTER_AREA)
-            # The painted crop covers [cx, cx + side); paste the part inside the mask window.
-            wx0, wy0 = max(xs.start, cx), max(ys.start, cy)
-            wx1, wy1 = min(xs.stop, cx + side), min(ys.stop, cy + side)
-            if wx1 <= wx0 or wy1 <= wy0:
+            # The painted crop covers [cx, cx + side); paste the part inside the mask's box.
+            px0, py0 = max(xs.start, cx), max(ys.start, cy)
+            px1, py1 = min(xs.stop, cx + side), min(ys.stop, cy + side)
+            if px1 <= px0 or py1 <= py0:
                 continue
-            m = mask[wy0 - ys.start:wy1 - ys.start, wx0 - xs.start:wx1 - xs.start]
-            patch = big[wy0 - cy:wy1 - cy, wx0 - cx:wx1 - cx].astype(np.float32)
-            layer[wy0:wy1, wx0:wx1] = patch
-            alpha[wy0:wy1, wx0:wx1] = np.maximum(alpha[wy0:wy1, wx0:wx1], m)
+            m = mask[py0 - ys.start:py1 - ys.start, px0 - xs.start:px1 - xs.start]
+            here = (slice(py0 - wy0, py1 - wy0), slice(px0 - wx0, px1 - wx0))
+            layer[here] = big[py0 - cy:py1 - cy, px0 - cx:px1 - cx]
+            alpha[here] = np.maximum(alpha[here], m)
             self.stats["painted"] += 1
-        layer = self.temporal(image, layer)
-        out = image.astype(np.float32)
-        out += alpha[..., None] * (layer - out)
-        result = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        layer = self.temporal(image, layer, valid=(alpha > 0).astype(np.float32), window=window)
+        blended = np.clip(original + alpha[..., None] * (layer - original) + 0.5, 0, 255).astype(np.uint8)
         untouched = alpha <= 0
-        result[untouched] = image[untouched]  # bit-exact outside the masks
+        blended[untouched] = image[window][untouched]  # bit-exact outside the masks
+        result = image.copy()
+        result[window] = blended
         return result
