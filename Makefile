@@ -12,7 +12,10 @@ TORCH_PIP_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SHARED ?= ../shared
 
-.PHONY: demo test bench system-deps clean
+BLENDER_VENV := .venv-blender
+BLENDER_STAMP := $(BLENDER_VENV)/.installed
+
+.PHONY: demo test bench system-deps clean blender-extension
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "facepaint needs Python 3.11"' 
@@ -36,11 +39,23 @@ system-deps:
 	  echo "installing Debian's ffmpeg (the tests drive the real ffmpeg CLI)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg; }
 
-test: $(STAMP) system-deps
+# Blender 5.0 as a module (bpy from PyPI, ~820 MB) for the add-on's tests: its own venv, because
+# bpy needs numpy<2 and nothing of Blender may leak into the engine's environment.
+$(BLENDER_STAMP): plugins/blender/requirements-test.lock
+	$(PYTHON) -m venv $(BLENDER_VENV)
+	$(BLENDER_VENV)/bin/python -m pip install -q --upgrade "pip==24.3.1"
+	$(BLENDER_VENV)/bin/pip install -q -r plugins/blender/requirements-test.lock
+	@touch $@
+
+test: $(STAMP) $(BLENDER_STAMP) system-deps
 	FACEPAINT_SHARED=$(SHARED) $(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+# The zip that Blender > Preferences > Get Extensions > Install from Disk takes (standard library only).
+blender-extension:
+	$(PYTHON) plugins/blender/build_extension.py dist
+
+bench: $(STAMP) $(BLENDER_STAMP)
 	FACEPAINT_SHARED=$(SHARED) $(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) demo .pytest_cache
+	rm -rf $(VENV) $(BLENDER_VENV) demo dist .pytest_cache

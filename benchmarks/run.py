@@ -205,6 +205,14 @@ def main() -> int:
         (REPO / ".bench").mkdir(exist_ok=True)
         (REPO / ".bench" / "pipe.json").write_text(json.dumps(results, indent=2, default=float))
         return 0
+    if "--only" in sys.argv and "blender" in sys.argv:  # python -m benchmarks.run --only blender
+        from . import blender
+
+        results = blender.report(SHARED)
+        blender.print_report(results)
+        (REPO / ".bench").mkdir(exist_ok=True)
+        (REPO / ".bench" / "blender.json").write_text(json.dumps(results, indent=2, default=float))
+        return 0
     if "--only" in sys.argv and "animate" in sys.argv:  # python -m benchmarks.run --only animate
         from . import animate
 
@@ -282,6 +290,12 @@ def main() -> int:
     animate.print_report(animated)
     (REPO / ".bench" / "animate.json").write_text(json.dumps(animated, indent=2, default=float))
     print("wrote .bench/animate.json, .bench/animate_sheet.png and .bench/animate_mona_lisa.mp4")
+
+    from . import blender
+
+    blended = blender.report(SHARED)
+    blender.print_report(blended)
+    (REPO / ".bench" / "blender.json").write_text(json.dumps(blended, indent=2, default=float))
 
     from . import pipe
 

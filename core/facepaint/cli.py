@@ -133,6 +133,26 @@ def _temporal(text: str) -> float:
     return value
 
 
+def _frame_range(text: str) -> tuple[int, int]:
+    first, sep, count = text.partition(":")
+    try:
+        value = (int(first), int(count))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"use FIRST:COUNT (video frame numbers from 0), got {text!r}") from None
+    if not sep or value[0] < 0 or value[1] < 1:
+        raise argparse.ArgumentTypeError(f"use FIRST:COUNT with FIRST >= 0 and COUNT >= 1, got {text!r}")
+    return value
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("output options (editors)")
+    group.add_argument("--frames", type=_frame_range, default=None, metavar="FIRST:COUNT",
+                       help="only these video frames (0-based); the output holds exactly them, from time 0, "
+                            "without audio (for a strip's visible range)")
+    group.add_argument("--lossless", action="store_true",
+                       help="write lossless video (FFV1, RGB, .mkv): an intermediate for editing")
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -170,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     anonymize.add_argument("output", help="output file; its extension picks the format (.png, .jpg, .mp4, .mkv, ...)")
     _add_anonymize_options(anonymize)
     _add_paint_options(anonymize, style_required=False, with_anonymize=True)
+    _add_output_options(anonymize)
     anonymize.add_argument("--json", metavar="OUT.json", help="also write the faces found per frame")
     anonymize.add_argument("--audit", action="store_true",
                            help="afterwards, judge the output with an independent face recogniser "
@@ -183,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     paint.add_argument("input", help="image or video file, or sample:astronaut")
     paint.add_argument("output", help="output file; its extension picks the format (.png, .jpg, .mp4, .mkv, ...)")
     _add_paint_options(paint, style_required=True)
+    _add_output_options(paint)
     paint.add_argument("--json", metavar="OUT.json", help="also write the faces found per frame")
     _add_engine_options(paint, detect_every=5)
 
@@ -204,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="how much of the driver's head movement across the picture to follow "
                               "(default 1; turns, nods and expressions always follow)")
     animate.add_argument("--json", metavar="OUT.json", help="also write the driver's faces per frame")
+    _add_output_options(animate)
     _add_engine_options(animate, detect_every=5)
 
     sub.add_parser("styles", help="list the named styles (painter, title, year) and classical filters",
@@ -309,7 +332,8 @@ def cmd_anonymize(args: argparse.Namespace) -> int:
     summary = run_mode("anonymize", args.input, args.output, json_path=args.json, device=args.device,
                        detect_every=args.detect_every, progress=not args.quiet, seed=args.seed,
                        fallback=args.fallback, faces=args.faces, keep=args.keep, style=args.style,
-                       style_strength=args.strength, style_detail=args.detail)
+                       style_strength=args.strength, style_detail=args.detail, frames=args.frames,
+                       lossless=args.lossless)
     print(summary, file=sys.stderr)
     if args.audit:
         from .audit import run_audit
@@ -329,7 +353,7 @@ def cmd_paint(args: argparse.Namespace) -> int:
     summary = run_mode("paint", args.input, args.output, json_path=args.json, device=args.device,
                        detect_every=args.detect_every, progress=not args.quiet, style=args.style,
                        region=args.region, strength=args.strength, detail=args.detail, temporal=args.temporal,
-                       faces=args.faces, keep=args.keep)
+                       faces=args.faces, keep=args.keep, frames=args.frames, lossless=args.lossless)
     print(summary, file=sys.stderr)
     return 0
 
@@ -350,7 +374,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
         portrait = read_image(args.portrait)
     summary = run_mode("animate", args.driving, args.output, json_path=args.json, device=args.device,
                        detect_every=args.detect_every, progress=not args.quiet, portrait=portrait,
-                       size=args.size, crop=args.crop, neutral_frame=args.neutral_frame, motion=args.motion)
+                       size=args.size, crop=args.crop, neutral_frame=args.neutral_frame, motion=args.motion,
+                       frames=args.frames, lossless=args.lossless)
     print(summary, file=sys.stderr)
     return 0
 

@@ -165,7 +165,7 @@ class MediaWriter:
     """
 
     def __init__(self, path: str | os.PathLike, width: int, height: int, source: MediaReader | None = None,
-                 crf: int = 18):
+                 crf: int = 18, lossless: bool = False, copy_streams: bool = True):
         import av
 
         self.out = AtomicPath(path)
@@ -177,6 +177,10 @@ class MediaWriter:
         if self.is_image and source is not None and not source.is_image:
             raise FacepaintError(f"{self.out.target}: the input is a video; give a video output (.mp4, .mkv, ...)")
         codec, pix_fmt = IMAGE_OUTPUTS[suffix] if self.is_image else VIDEO_OUTPUTS[suffix]
+        if lossless and not self.is_image:
+            if suffix not in (".mkv", ".nut", ".avi"):
+                raise FacepaintError(f"{self.out.target}: lossless video needs .mkv (FFV1, RGB)")
+            codec, pix_fmt = "ffv1", "bgr0"  # FFV1 in RGB: bit-exact frames, for editors' intermediates
         if pix_fmt in ("yuv420p",) and (width % 2 or height % 2):
             pix_fmt = "yuv444p"  # 4:2:0 needs even sides; keep odd-sized frames exact instead of cropping
         self.pix_fmt = pix_fmt
@@ -199,7 +203,7 @@ class MediaWriter:
             if codec == "libx264":
                 self.stream.options = {"crf": str(crf), "preset": "veryfast"}
         self.copied: dict = {}
-        if source is not None and not self.is_image:
+        if source is not None and not self.is_image and copy_streams:
             for stream in source.other_streams():
                 try:
                     self.copied[stream.index] = self.container.add_stream_from_template(stream)

@@ -7,6 +7,7 @@ adapters call ``run_job`` and never loop over frames themselves.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from contextlib import ExitStack
@@ -97,7 +98,8 @@ def _progress(total: int | None, enabled: bool):
 
     console = Console(stderr=True)
     if enabled and not console.is_terminal:
-        return _LogProgress()
+        # Hosts that show our progress (the Blender add-on) ask for more frequent lines.
+        return _LogProgress(float(os.environ.get("FACEPAINT_PROGRESS_SECONDS", "5")))
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeRemainingColumn(), console=console, disable=not enabled, transient=True)
 
@@ -105,12 +107,16 @@ def _progress(total: int | None, enabled: bool):
 def run_job(source: str, engine, output: str | Path | None = None, json_path: str | Path | None = None,
             render: Callable[[FrameResult], object] | None = None, progress: bool = True,
             on_result: Callable[[FrameResult], None] | None = None,
-            output_size: tuple[int, int] | None = None) -> JobSummary:
+            output_size: tuple[int, int] | None = None, frames: tuple[int, int] | None = None,
+            lossless: bool = False, audio: bool = True) -> JobSummary:
     """Process ``source`` (file or ``sample:NAME``) with ``engine``.
 
     output: image/video written from ``render(result)`` (default: the engine's image).
     json_path: per-frame faces. Outputs appear only if the whole job succeeds.
     output_size: (width, height) of the output when it differs from the input's (animate).
+    frames: (first, count) video frames to process (by decode order, 0-based); the output then holds
+        exactly those, its clock starting at 0 (an editor's strip range). Other streams are not copied.
+    lossless: FFV1 RGB video (.mkv); audio: copy audio and subtitle streams (default).
     """
     render = render or (lambda r: r.image)
     summary = JobSummary()
@@ -129,13 +135,15 @@ def run_job(source: str, engine, output: str | Path | None = None, json_path: st
             width, height = image.shape[1], image.shape[0]
         else:
             reader = stack.enter_context(MediaReader(source))
-            frames_total = reader.estimated_frames()
+            frames_total = reader.estimated_frames() if frames is None else frames[0] + frames[1]
             width, height = reader.width, reader.height
         writer = None
         if output_size is not None:
             width, height = output_size
+        if frames is not None:
+            audio = False  # a range of frames has no matching audio packets to copy
         if output is not None:
-            writer = MediaWriter(output, width, height, source=reader)
+            writer = MediaWriter(output, width, height, source=reader, lossless=lossless, copy_streams=audio)
             stack.callback(lambda: writer.close(ok=False))  # no-op once closed successfully
         sink = None
         if json_path is not None:
@@ -151,7 +159,15 @@ def run_job(source: str, engine, output: str | Path | None = None, json_path: st
             if on_result is not None:
                 on_result(result)
 
+        first_pts: list = []
+
         def handle(frame: Frame) -> None:
+            if frames is not None:
+                if frame.index < frames[0] or frame.index >= frames[0] + frames[1]:
+                    return
+                first_pts[:1] = first_pts[:1] or [frame.pts or 0]
+                frame = Frame(frame.image, index=frame.index - frames[0],
+                              pts=None if frame.pts is None else frame.pts - first_pts[0], time_base=frame.time_base)
             for result in engine.push(frame):
                 emit(result)
 
@@ -160,11 +176,16 @@ def run_job(source: str, engine, output: str | Path | None = None, json_path: st
             if reader is None:
                 handle(Frame(image=image, index=0, pts=0, time_base=None))
             else:
+                end = None if frames is None else frames[0] + frames[1]
+                decoded = 0
                 for packet in reader.packets():
                     if packet.stream is reader.video:
                         for frame in reader.decode(packet):
                             handle(frame)
+                            decoded += 1
                             bar.advance(task)
+                        if end is not None and decoded >= end:
+                            break  # the range is done: no need to decode the rest
                     elif writer is not None and not writer.is_image:
                         writer.copy(packet)
         for result in engine.flush():
@@ -191,13 +212,15 @@ def run_faces(source: str, json_path=None, draw_path=None, device: str = "auto",
 
 
 def run_mode(mode: str, source: str, output, json_path=None, device: str = "auto", detect_every: int = 5,
-             progress: bool = True, **options) -> JobSummary:
+             progress: bool = True, frames: tuple[int, int] | None = None, lossless: bool = False,
+             **options) -> JobSummary:
     """A mode's file job (``facepaint anonymize``, ``paint``, ``animate``): ``options`` go to the mode."""
     from .engine import Engine
 
     with Engine.pipelined(mode, detect_every, device=device, **options) as engine:
         canvas = getattr(engine.mode, "canvas", None)  # animate draws on the portrait, not the frame
         size = (canvas.shape[1], canvas.shape[0]) if canvas is not None else None
-        summary = run_job(source, engine, output=output, json_path=json_path, progress=progress, output_size=size)
+        summary = run_job(source, engine, output=output, json_path=json_path, progress=progress, output_size=size,
+                          frames=frames, lossless=lossless)
         summary.mode_stats = dict(engine.mode.stats)
         return summary
