@@ -229,6 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(animate)
     _add_engine_options(animate, detect_every=5)
 
+    serve = sub.add_parser(
+        "serve", help="run the engine as a local service for OBS (frames through shared memory)",
+        description="Serve the engine to host adapters (OBS) on a Unix socket; frames travel through "
+                    "shared memory. Each connected source gets its own engine.")
+    serve.add_argument("--socket", default=None, metavar="PATH",
+                       help="Unix socket to listen on (default $FACEPAINT_SOCKET or /tmp/facepaint-UID.sock)")
+    serve.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
+                       help="stop after this long without clients (default: run until Ctrl-C)")
+    serve.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                       help="where torch and ONNX models run (default: auto = CUDA when present)")
+
     sub.add_parser("styles", help="list the named styles (painter, title, year) and classical filters",
                    description="List the styles 'facepaint paint --style' and 'anonymize --style' accept.")
 
@@ -285,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_paint(args)
         if args.command == "animate":
             return cmd_animate(args)
+        if args.command == "serve":
+            return cmd_serve(args)
         if args.command == "styles":
             return cmd_styles(args)
         if args.command == "audit":
@@ -377,6 +390,18 @@ def cmd_animate(args: argparse.Namespace) -> int:
                        size=args.size, crop=args.crop, neutral_frame=args.neutral_frame, motion=args.motion,
                        frames=args.frames, lossless=args.lossless)
     print(summary, file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+
+    from .service import EngineService
+
+    service = EngineService(args.socket, device=args.device, idle_exit=args.idle_exit)
+    signal.signal(signal.SIGTERM, lambda *_: service.stop())
+    print(f"facepaint: serving on {service.path} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    service.serve_forever()
     return 0
 
 

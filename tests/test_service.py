@@ -1,0 +1,139 @@
+"""facepaint serve: the protocol as plain tests (real engine, real sockets and shared memory)."""
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facepaint.service import EngineService, PixelLayout
+from conftest import pan_frames
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" / "obs"))
+from facepaint_client import EngineClient  # noqa: E402
+
+
+def i420(width, height):
+    return {"format": "I420", "width": width, "height": height,
+            "planes": [[width, height], [width // 2, height // 2], [width // 2, height // 2]]}
+
+
+def to_layout(layout: PixelLayout, rgb: np.ndarray) -> bytearray:
+    buf = bytearray(layout.size)
+    layout.write(rgb, buf)
+    return buf
+
+
+@pytest.mark.parametrize("fmt, planes", [
+    ("I420", [[64, 48], [32, 24], [32, 24]]), ("NV12", [[64, 48], [64, 24]]), ("I444", [[64, 48]] * 3),
+    ("YUY2", [[128, 48]]), ("UYVY", [[128, 48]]), ("BGRA", [[256, 48]]), ("RGBA", [[264, 48]])])
+def test_pixel_layouts_round_trip(astronaut, fmt, planes):
+    rgb = np.ascontiguousarray(astronaut[100:148, 200:264])
+    layout = PixelLayout(fmt, 64, 48, planes, None)
+    back = layout.rgb(to_layout(layout, rgb))
+    assert back.shape == rgb.shape
+    tolerance = 1.0 if fmt in ("BGRA", "RGBA", "I444") else 6.0  # chroma subsampling loses some colour
+    assert np.abs(back.astype(int) - rgb).mean() < tolerance
+
+
+@pytest.fixture
+def service(tmp_path):
+    service = EngineService(str(tmp_path / "fp.sock"), device="cpu")
+    thread = threading.Thread(target=service.serve_forever, daemon=True)
+    thread.start()
+    yield service
+    service.stop()
+    thread.join(10)
+
+
+def wait_for(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def open_client(service, slots=4, width=320, height=320):
+    client = EngineClient(service.path)
+    assert client.connect({"op": "open", "mode": "anonymize", "options": {}, "slots": slots, **i420(width, height)}), \
+        client.error
+    return client
+
+
+def test_frames_come_back_in_order_with_faces_anonymized(service, astronaut):
+    client = open_client(service)
+    layout = PixelLayout(**{k: v for k, v in i420(320, 320).items() if k != "format"}, fmt="I420", matrix=None)
+    frames = pan_frames(astronaut, 6)
+    order = []
+    for seq, image in enumerate(frames):
+        wait_for(client.can_submit)
+        client.input_slot(seq)[:] = to_layout(layout, image)
+        client.submit(seq, seq / 25)
+        wait_for(lambda: client.result(seq) is not None)
+        order.append(seq)
+        result = client.result(seq)
+        assert result["changed"] and len(result["faces"]) == 1
+        out = layout.rgb(client.output_slot(seq))
+        x0, y0, x1, y1 = (int(v) for v in result["faces"][0])
+        assert np.abs(out[y0 + 10:y1 - 10, x0 + 10:x1 - 10].astype(int) - image[y0 + 10:y1 - 10, x0 + 10:x1 - 10]).mean() > 10
+    assert order == list(range(6))
+    assert client.latency_ms > 0 and service.status()["frames"] == 6
+    client.close()
+
+
+def test_back_pressure_caps_frames_in_flight(service, astronaut):
+    client = open_client(service, slots=2)
+    layout = PixelLayout("I420", 320, 320, i420(320, 320)["planes"], None)
+    for seq in range(2):
+        client.input_slot(seq)[:] = to_layout(layout, pan_frames(astronaut, 1)[0])
+        client.submit(seq, 0.0)
+    assert not client.can_submit()  # two in flight in a ring of two: the host must wait or conceal
+    wait_for(lambda: client.result(1) is not None)
+    assert client.can_submit()
+    client.close()
+
+
+def test_a_client_that_dies_frees_its_engine_and_memory(service):
+    import socket
+
+    client = open_client(service)
+    assert service.status()["clients"] == 1 and os.path.exists(client.memory_path)
+    client._sock.shutdown(socket.SHUT_RDWR)  # the host crashed: no goodbye
+    wait_for(lambda: service.status()["clients"] == 0)
+    assert not os.path.exists(client.memory_path)
+
+
+def test_two_sources_share_one_service(service, astronaut):
+    clients = [open_client(service), open_client(service)]
+    layout = PixelLayout("I420", 320, 320, i420(320, 320)["planes"], None)
+    for c in clients:
+        c.input_slot(0)[:] = to_layout(layout, pan_frames(astronaut, 1)[0])
+        c.submit(0, 0.0)
+    for c in clients:
+        wait_for(lambda: c.result(0) is not None)
+        assert c.result(0)["faces"]
+    assert service.status()["clients"] == 2
+    for c in clients:
+        c.close()
+
+
+def test_a_service_that_dies_is_seen_as_down(tmp_path):
+    service = EngineService(str(tmp_path / "fp.sock"), device="cpu")
+    thread = threading.Thread(target=service.serve_forever, daemon=True)
+    thread.start()
+    client = open_client(service)
+    service.stop()
+    thread.join(10)
+    wait_for(lambda: client.state == "down", timeout=10)
+    assert not client.can_submit()
+    assert not os.path.exists(service.path)
+
+
+def test_unsupported_format_is_refused(service):
+    client = EngineClient(service.path)
+    ok = client.connect({"op": "open", "mode": "anonymize", "format": "P010", "width": 8, "height": 8,
+                         "planes": [[16, 8]], "slots": 2}, timeout=10)
+    assert not ok and "not supported" in client.error
