@@ -38,6 +38,12 @@ system-deps:
 	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || { \
 	  echo "installing Debian's ffmpeg (the tests drive the real ffmpeg CLI)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg; }
+	@# OBS Studio 29 (with its Python scripting), Xvfb to run it headless, and numpy for OBS's own
+	@# Python (Debian's python3; the only package facepaint's OBS script needs besides the stdlib).
+	@command -v obs >/dev/null && command -v Xvfb >/dev/null && /usr/bin/python3 -c "import numpy" 2>/dev/null || { \
+	  echo "installing Debian's obs-studio, xvfb and python3-numpy (the OBS adapter's tests)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    obs-studio xvfb python3-numpy; }
 
 # Blender 5.0 as a module (bpy from PyPI, ~820 MB) for the add-on's tests: its own venv, because
 # bpy needs numpy<2 and nothing of Blender may leak into the engine's environment.

@@ -56,7 +56,7 @@ def wait_for(condition, timeout=60.0):
         time.sleep(0.02)
 
 
-def open_client(service, slots=4, width=320, height=320):
+def open_client(service, slots=16, width=320, height=320):
     client = EngineClient(service.path)
     assert client.connect({"op": "open", "mode": "anonymize", "options": {}, "slots": slots, **i420(width, height)}), \
         client.error
@@ -66,31 +66,36 @@ def open_client(service, slots=4, width=320, height=320):
 def test_frames_come_back_in_order_with_faces_anonymized(service, astronaut):
     client = open_client(service)
     layout = PixelLayout(**{k: v for k, v in i420(320, 320).items() if k != "format"}, fmt="I420", matrix=None)
-    frames = pan_frames(astronaut, 6)
+    frames = pan_frames(astronaut, 12)
     order = []
     for seq, image in enumerate(frames):
         wait_for(client.can_submit)
         client.input_slot(seq)[:] = to_layout(layout, image)
         client.submit(seq, seq / 25)
-        wait_for(lambda: client.result(seq) is not None)
-        order.append(seq)
-        result = client.result(seq)
+        # Results come back ``lookback`` frames late (held back for late-found faces).
+        ready = seq - client.lookback
+        if ready < 0:
+            continue
+        wait_for(lambda: client.result(ready) is not None)
+        order.append(ready)
+        result = client.result(ready)
+        image = frames[ready]
         assert result["changed"] and len(result["faces"]) == 1
-        out = layout.rgb(client.output_slot(seq))
+        out = layout.rgb(client.output_slot(ready))
         x0, y0, x1, y1 = (int(v) for v in result["faces"][0])
         assert np.abs(out[y0 + 10:y1 - 10, x0 + 10:x1 - 10].astype(int) - image[y0 + 10:y1 - 10, x0 + 10:x1 - 10]).mean() > 10
-    assert order == list(range(6))
-    assert client.latency_ms > 0 and service.status()["frames"] == 6
+    assert client.lookback == 8 and order == list(range(12 - 8))
+    assert client.latency_ms > 0 and service.status()["frames"] == 4
     client.close()
 
 
 def test_back_pressure_caps_frames_in_flight(service, astronaut):
-    client = open_client(service, slots=2)
+    client = open_client(service, slots=10)
     layout = PixelLayout("I420", 320, 320, i420(320, 320)["planes"], None)
-    for seq in range(2):
+    for seq in range(10):
         client.input_slot(seq)[:] = to_layout(layout, pan_frames(astronaut, 1)[0])
-        client.submit(seq, 0.0)
-    assert not client.can_submit()  # two in flight in a ring of two: the host must wait or conceal
+        client.submit(seq, seq / 25)
+    assert not client.can_submit()  # the ring is full of frames in flight: the host must wait or conceal
     wait_for(lambda: client.result(1) is not None)
     assert client.can_submit()
     client.close()
@@ -110,8 +115,9 @@ def test_two_sources_share_one_service(service, astronaut):
     clients = [open_client(service), open_client(service)]
     layout = PixelLayout("I420", 320, 320, i420(320, 320)["planes"], None)
     for c in clients:
-        c.input_slot(0)[:] = to_layout(layout, pan_frames(astronaut, 1)[0])
-        c.submit(0, 0.0)
+        for seq in range(c.lookback + 1):
+            c.input_slot(seq)[:] = to_layout(layout, pan_frames(astronaut, 1)[0])
+            c.submit(seq, seq / 25)
     for c in clients:
         wait_for(lambda: c.result(0) is not None)
         assert c.result(0)["faces"]

@@ -6,11 +6,13 @@ own thread; a client that disconnects frees its engine and its memory. Protocol:
 
     client -> {"op": "open", "mode": "anonymize", "options": {...}, "format": "I420", "width": W,
                "height": H, "planes": [[linesize, rows], ...], "matrix": [16 floats], "slots": N}
-    service <- {"op": "opened", "path": "/dev/shm/...", "slot_bytes": B, "slots": N}
+    service <- {"op": "opened", "path": "/dev/shm/...", "slot_bytes": B, "slots": N, "lookback": L}
               (or {"op": "error", "message": "..."})
     client -> {"op": "frame", "seq": S, "time": seconds}     the frame's planes are in input slot S % N
-    service <- {"op": "result", "seq": S, "faces": [[x0, y0, x1, y1], ...], "ms": M}
-              the output planes (same layout) are in output slot S % N
+    service <- {"op": "result", "seq": S, "faces": [[x0, y0, x1, y1], ...], "changed": bool, "ms": M}
+              the output planes (same layout) are in output slot S % N. Results come in order, L
+              frames after their frame (held back so that a face the detector finds late is
+              concealed in the frames before it too): the host shows frame S after a delay > L.
     client -> {"op": "status"}  ->  {"op": "status", "clients": C, "frames": F, "fps": R}
 
 Memory layout: N input slots, then N output slots, each ``slot_bytes`` = the sum of linesize x rows
@@ -58,8 +60,10 @@ class PixelLayout:
         self.offsets = np.cumsum([0] + [ls * rows for ls, rows in self.planes]).tolist()
         self.size = self.offsets[-1]
         m = np.asarray(matrix if matrix is not None else _BT709_LIMITED, np.float64).reshape(4, 4)
-        self.to_rgb = m[:3]  # RGB = M @ (Y, U, V, 1), all normalised to 0..1
-        self.to_yuv = np.linalg.inv(m)[:3]
+        # On 0..255 values: RGB = M[:, :3] @ YUV + 255 * M[:, 3] (cv2.transform's 3x4 form, C speed).
+        scale = np.array([[1, 1, 1, 255]], np.float64)
+        self.to_rgb = (m[:3] * scale).astype(np.float32)
+        self.to_yuv = (np.linalg.inv(m)[:3] * scale).astype(np.float32)
 
     def _plane(self, buf, i: int, cols: int, channels: int = 1) -> np.ndarray:
         linesize, rows = self.planes[i]
@@ -78,68 +82,79 @@ class PixelLayout:
             return np.ascontiguousarray(px[..., :3] if f == "RGBA" else px[..., 2::-1])
         if f == "Y800":
             return np.repeat(self._plane(buf, 0, w)[:h, :, None], 3, axis=2)
-        y, u, v = self._yuv(buf)
-        yuv1 = np.stack([y, u, v, np.ones_like(y)], axis=-1) / np.array([255, 255, 255, 1], np.float32)
-        return np.clip(yuv1 @ self.to_rgb.T.astype(np.float32) * 255 + 0.5, 0, 255).astype(np.uint8)
+        import cv2
 
-    def _yuv(self, buf) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return cv2.transform(self._yuv(buf), self.to_rgb)  # uint8, saturated
+
+    def _yuv(self, buf) -> np.ndarray:
+        """(H, W, 3) uint8 Y, U, V with the chroma repeated up to full size."""
+        import cv2
+
         w, h, f = self.width, self.height, self.fmt
         if f in ("YUY2", "UYVY"):
-            packed = self._plane(buf, 0, w * 2)[:h].astype(np.float32)
+            packed = self._plane(buf, 0, w * 2)[:h]
             ys, us, vs = (0, 1, 3) if f == "YUY2" else (1, 0, 2)
-            y = packed[:, ys::2]
             u = np.repeat(packed[:, us::4], 2, axis=1)[:, :w]
             v = np.repeat(packed[:, vs::4], 2, axis=1)[:, :w]
-            return y, u, v
-        y = self._plane(buf, 0, w)[:h].astype(np.float32)
-        sx, sy = {"I420": (2, 2), "NV12": (2, 2), "I422": (2, 1), "I444": (1, 1)}[f]
+            return np.dstack([packed[:, ys::2][:, :w], u, v])
+        y = self._plane(buf, 0, w)[:h]
+        sx, sy = _CHROMA[f]
         cw, ch = -(-w // sx), -(-h // sy)
         if f == "NV12":
-            uv = self._plane(buf, 1, cw, 2)[:ch].astype(np.float32)
+            uv = self._plane(buf, 1, cw, 2)[:ch]
             u, v = uv[..., 0], uv[..., 1]
         else:
-            u, v = self._plane(buf, 1, cw)[:ch].astype(np.float32), self._plane(buf, 2, cw)[:ch].astype(np.float32)
-        up = lambda c: np.repeat(np.repeat(c, sy, axis=0), sx, axis=1)[:h, :w]  # noqa: E731
-        return y, up(u), up(v)
+            u, v = self._plane(buf, 1, cw)[:ch], self._plane(buf, 2, cw)[:ch]
+        if (sx, sy) != (1, 1):
+            u = cv2.resize(np.ascontiguousarray(u), (cw * sx, ch * sy), interpolation=cv2.INTER_NEAREST)[:h, :w]
+            v = cv2.resize(np.ascontiguousarray(v), (cw * sx, ch * sy), interpolation=cv2.INTER_NEAREST)[:h, :w]
+        return np.dstack([y, u, v])
 
-    def write(self, rgb: np.ndarray, buf) -> None:
-        """Write ``rgb`` into ``buf`` in this layout (chroma averaged over its block)."""
+    def write(self, rgb: np.ndarray, buf, box: tuple[int, int, int, int] | None = None) -> None:
+        """Write ``rgb`` into ``buf`` in this layout, only inside ``box`` (x0, y0, x1, y1; default the
+        whole frame; widened to whole chroma blocks). Chroma is averaged over its block."""
+        import cv2
+
         w, h, f = self.width, self.height, self.fmt
+        sx, sy = _CHROMA.get(f, (2, 1) if f in ("YUY2", "UYVY") else (1, 1))
+        x0, y0, x1, y1 = box if box is not None else (0, 0, w, h)
+        x0, y0 = x0 - x0 % sx, y0 - y0 % sy
+        x1, y1 = min(w, x1 + (-x1) % sx), min(h, y1 + (-y1) % sy)
+        if x1 <= x0 or y1 <= y0:
+            return
+        part = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         if f in ("RGBA", "BGRA", "BGRX"):
-            out = self._plane_out(buf, 0)[:h, :w * 4].reshape(h, w, 4)
-            out[..., :3] = rgb if f == "RGBA" else rgb[..., ::-1]
+            out = self._plane_out(buf, 0)[y0:y1, x0 * 4:x1 * 4].reshape(y1 - y0, x1 - x0, 4)
+            out[..., :3] = part if f == "RGBA" else part[..., ::-1]
             out[..., 3] = 255
             return
         if f == "Y800":
-            self._plane_out(buf, 0)[:h, :w] = rgb.mean(axis=2).astype(np.uint8)
+            self._plane_out(buf, 0)[y0:y1, x0:x1] = cv2.cvtColor(part, cv2.COLOR_RGB2GRAY)
             return
-        rgb1 = np.concatenate([rgb.astype(np.float32) / 255, np.ones((h, w, 1), np.float32)], axis=2)
-        yuv = np.clip((rgb1 @ self.to_yuv.T.astype(np.float32)) * 255 + 0.5, 0, 255)
-        y, u, v = yuv[..., 0], yuv[..., 1], yuv[..., 2]
+        yuv = cv2.transform(part, self.to_yuv)  # uint8, saturated
+        y = yuv[..., 0]
+        ph, pw = y.shape
         if f in ("YUY2", "UYVY"):
-            out = self._plane_out(buf, 0)[:h, :w * 2]
-            pair = lambda c: c[:, : w // 2 * 2].reshape(h, -1, 2).mean(axis=2)  # noqa: E731
+            out = self._plane_out(buf, 0)[y0:y1, x0 * 2:x1 * 2]
+            u = cv2.resize(yuv[..., 1], (pw // 2, ph), interpolation=cv2.INTER_AREA)
+            v = cv2.resize(yuv[..., 2], (pw // 2, ph), interpolation=cv2.INTER_AREA)
             ys, us, vs = (0, 1, 3) if f == "YUY2" else (1, 0, 2)
-            out[:, ys::2] = y.astype(np.uint8)
-            out[:, us::4] = pair(u).astype(np.uint8)
-            out[:, vs::4] = pair(v).astype(np.uint8)
+            out[:, ys::2], out[:, us::4], out[:, vs::4] = y, u, v
             return
-        self._plane_out(buf, 0)[:h, :w] = y.astype(np.uint8)
-        sx, sy = {"I420": (2, 2), "NV12": (2, 2), "I422": (2, 1), "I444": (1, 1)}[f]
-        cw, ch = -(-w // sx), -(-h // sy)
-
-        def down(c):
-            padded = np.pad(c, ((0, ch * sy - h), (0, cw * sx - w)), mode="edge")
-            return padded.reshape(ch, sy, cw, sx).mean(axis=(1, 3)).astype(np.uint8)
-
+        self._plane_out(buf, 0)[y0:y1, x0:x1] = y
+        cw, ch = -(-pw // sx), -(-ph // sy)
+        u = cv2.resize(yuv[..., 1], (cw, ch), interpolation=cv2.INTER_AREA)
+        v = cv2.resize(yuv[..., 2], (cw, ch), interpolation=cv2.INTER_AREA)
+        cx, cy = x0 // sx, y0 // sy
         if f == "NV12":
-            uv = self._plane_out(buf, 1)[:ch, :cw * 2].reshape(ch, cw, 2)
-            uv[..., 0], uv[..., 1] = down(u), down(v)
+            uv = self._plane_out(buf, 1)[cy:cy + ch, cx * 2:(cx + cw) * 2].reshape(ch, cw, 2)
+            uv[..., 0], uv[..., 1] = u, v
         else:
-            self._plane_out(buf, 1)[:ch, :cw] = down(u)
-            self._plane_out(buf, 2)[:ch, :cw] = down(v)
+            self._plane_out(buf, 1)[cy:cy + ch, cx:cx + cw] = u
+            self._plane_out(buf, 2)[cy:cy + ch, cx:cx + cw] = v
 
 
+_CHROMA = {"I420": (2, 2), "NV12": (2, 2), "I422": (2, 1), "I444": (1, 1)}
 _BT709_LIMITED = [1.164384, 0.0, 1.792741, -0.972945, 1.164384, -0.213249, -0.532909, 0.301483,
                   1.164384, 2.112402, 0.0, -1.133402, 0.0, 0.0, 0.0, 1.0]
 
@@ -190,36 +205,49 @@ class _Client:
         self.layout = PixelLayout(message["format"], int(message["width"]), int(message["height"]),
                                   message["planes"], message.get("matrix"))
         self.slots = max(1, int(message.get("slots", 8)))
-        # Live configuration: the detector on the second core, results applied when ready; no
-        # look-back (the host's delay buffer plays that role).
-        self.engine = Engine(mode=mode, device=self.service.device, detect_async=True, detect_max_side=640,
-                             lookback=0, **message.get("options", {}))
+        # The file configuration, not the "live" one: the full detector every 5th frame on the second
+        # core, its result applied a fixed 4 frames later, and frames held back until a face found
+        # late has been concealed in them too. Results therefore come back ``lookback`` frames after
+        # their frame; the host's delay buffer must cover that (it is in the reply).
+        self.engine = Engine.pipelined(mode, 5, device=self.service.device, detect_max_side=640,
+                                       **message.get("options", {}))
+        self.raw: dict[int, bytes] = {}
         fd, self.path = _shm_file(self.layout.size * self.slots * 2)
         self.memory = mmap.mmap(fd, self.layout.size * self.slots * 2)
         os.close(fd)
-        self.send({"op": "opened", "path": self.path, "slot_bytes": self.layout.size, "slots": self.slots})
+        self.send({"op": "opened", "path": self.path, "slot_bytes": self.layout.size, "slots": self.slots,
+                   "lookback": self.engine.lookback})
 
     def frame(self, message: dict) -> None:
         if self.engine is None or self.layout is None or self.memory is None:
             raise FacepaintError("send 'open' before frames")
-        start = time.perf_counter()
         seq = int(message["seq"])
         slot = seq % self.slots
         size = self.layout.size
         view = memoryview(self.memory)
-        image = self.layout.rgb(view[slot * size:(slot + 1) * size])
+        raw = bytes(view[slot * size:(slot + 1) * size])  # the slot is reused before a held-back result is out
+        self.raw[seq] = raw
+        image = self.layout.rgb(raw)
         frame = Frame(image, index=seq, pts=int(round(float(message.get("time", seq / 30)) * 1_000_000)),
                       time_base=Fraction(1, 1_000_000))
-        result = self.engine.process(frame)
-        out = view[(self.slots + slot) * size:(self.slots + slot + 1) * size]
-        out[:] = view[slot * size:(slot + 1) * size]  # padding and untouched planes as they came
-        if result.changed:
-            self.layout.write(result.image, out)
-        del view, out
-        self.service.count_frame()
-        self.send({"op": "result", "seq": seq, "changed": result.changed,
-                   "faces": [[round(float(v), 1) for v in f.box] for f in result.faces],
-                   "ms": round((time.perf_counter() - start) * 1000, 2)})
+        start = time.perf_counter()
+        for result in self.engine.push(frame):
+            done = result.frame.index
+            out_slot = self.slots + done % self.slots
+            out = view[out_slot * size:(out_slot + 1) * size]
+            out[:] = self.raw.pop(done)  # untouched frames and padding exactly as they came
+            if result.changed:  # write back only where the mode changed pixels
+                diff = np.any(result.image != result.frame.image, axis=2)
+                rows, cols = np.nonzero(diff.any(axis=1))[0], np.nonzero(diff.any(axis=0))[0]
+                if len(rows):
+                    self.layout.write(result.image, out, (int(cols[0]), int(rows[0]), int(cols[-1]) + 1,
+                                                          int(rows[-1]) + 1))
+            del out
+            self.service.count_frame()
+            self.send({"op": "result", "seq": done, "changed": result.changed,
+                       "faces": [[round(float(v), 1) for v in f.box] for f in result.faces],
+                       "ms": round((time.perf_counter() - start) * 1000, 2)})
+        del view
 
     def close_engine(self) -> None:
         if self.engine is not None:

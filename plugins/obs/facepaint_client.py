@@ -83,6 +83,7 @@ class EngineClient:
                     self.memory_path = message["path"]
                     fd = os.open(message["path"], os.O_RDWR)
                     self.slots, self.slot_bytes = message["slots"], message["slot_bytes"]
+                    self.lookback = message.get("lookback", 0)
                     self.memory = mmap.mmap(fd, self.slots * self.slot_bytes * 2)
                     os.close(fd)
                     self.state = "running"
@@ -114,9 +115,12 @@ class EngineClient:
         self._opened.set()
 
     # -- frames ---------------------------------------------------------------------------------
-    def can_submit(self) -> bool:
+    def can_submit(self, limit: int | None = None) -> bool:
+        """Room for another frame: the ring has a free slot and fewer than ``limit`` frames are in
+        flight (a host with a fixed delay caps this so results stay within its delay)."""
         with self._lock:
-            return self.state == "running" and len(self.in_flight) < self.slots
+            cap = self.slots if limit is None else min(self.slots, limit)
+            return self.state == "running" and len(self.in_flight) < cap
 
     def input_slot(self, seq: int) -> memoryview:
         assert self.memory is not None

@@ -1,0 +1,41 @@
+"""Test driver loaded into real OBS beside facepaint_obs.py (tests/test_obs.py): adds the facepaint
+filter to the media source "face" (as a user would), records for a few seconds, then writes a
+marker file. Settings come from the environment: FACEPAINT_EXE, OBS_TEST_SECONDS, OBS_TEST_DONE,
+OBS_TEST_FILTER (0: record without the filter, for the lag comparison)."""
+
+import os
+
+import obspython as obs
+
+state = {"step": 0}
+
+
+def tick():
+    state["step"] += 1
+    if state["step"] == 1:
+        if os.environ.get("OBS_TEST_FILTER", "1") == "1":
+            source = obs.obs_get_source_by_name("face")
+            settings = obs.obs_data_create()
+            obs.obs_data_set_string(settings, "executable", os.environ["FACEPAINT_EXE"])
+            obs.obs_data_set_int(settings, "delay", int(os.environ.get("OBS_TEST_DELAY", "24")))
+            flt = obs.obs_source_create_private("facepaint_filter", "facepaint", settings)
+            obs.obs_source_filter_add(source, flt)
+            obs.obs_data_release(settings)
+            obs.obs_source_release(flt)
+            obs.obs_source_release(source)
+    elif state["step"] == 6:  # the engine has had time to start (models load in a few seconds)
+        obs.obs_frontend_recording_start()
+    elif state["step"] == 6 + int(os.environ.get("OBS_TEST_SECONDS", "8")):
+        obs.obs_frontend_recording_stop()
+
+
+def on_event(event):
+    if event == obs.OBS_FRONTEND_EVENT_RECORDING_STOPPED:
+        obs.timer_remove(tick)
+        with open(os.environ["OBS_TEST_DONE"], "w") as f:
+            f.write("stopped\n")
+
+
+def script_load(settings):
+    obs.obs_frontend_add_event_callback(on_event)
+    obs.timer_add(tick, 1000)
