@@ -228,6 +228,16 @@ def bench_speed_vs_deface(shared: Path) -> dict:
             "speedup_vs_deface": timings["deface (blur)"] / timings["facepaint anonymize"]}
 
 
+def engine_ms_per_frame(engine: Engine, frames: list[np.ndarray], warm_up: int = 5) -> float:
+    """Mean ms per ``engine.push`` over ``frames`` at 25 fps, after ``warm_up`` frames."""
+    times = []
+    for i, image in enumerate(frames):
+        start = time.perf_counter()
+        engine.push(Frame(image, index=i, pts=i, time_base=Fraction(1, 25)))
+        times.append(time.perf_counter() - start)
+    return statistics.mean(times[warm_up:]) * 1000
+
+
 def bench_engine_fps(shared: Path) -> list[dict]:
     """Frames per second of the engine alone (no decode/encode), default anonymize settings."""
     from .run import _mosaic, _video_frames
@@ -242,12 +252,7 @@ def bench_engine_fps(shared: Path) -> list[dict]:
                                                                              detect_latency=4),
                                    "live (async detect)": dict(detect_async=True, detect_max_side=640, lookback=0)}.items():
                 with Engine(mode="anonymize", device="cpu", **options) as engine:
-                    times = []
-                    for i, f in enumerate(frames):
-                        start = time.perf_counter()
-                        engine.push(Frame(f, index=i, pts=i, time_base=Fraction(1, 25)))
-                        times.append(time.perf_counter() - start)
-                ms = statistics.mean(times[5:]) * 1000
+                    ms = engine_ms_per_frame(engine, frames)
                 rows.append({"size": f"{size[0]}x{size[1]}", "faces": faces, "config": label,
                              "ms_per_frame": ms, "fps": 1000 / ms})
     return rows

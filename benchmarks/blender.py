@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 MODES = ["anonymize", "paint", "animate"]
 
 
-def report(shared: Path) -> dict:
+def report(shared: Path, out_dir: Path | None = None) -> dict:
     sys.path.insert(0, str(REPO / "plugins" / "blender"))
     from build_extension import build
 

@@ -8,10 +8,7 @@ region flicker against the input's. Speed: engine only (no decode/encode), 640x3
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +17,7 @@ from facepaint.engine import Engine
 from facepaint.media import read_image
 from facepaint.types import Frame
 
-from .anonymize import _pair, _write_sheet, bench_stills, bench_video_stability, still_images
+from .anonymize import _pair, _write_sheet, bench_stills, bench_video_stability, engine_ms_per_frame, still_images
 
 STYLES = ["starry-night", "the-scream", "the-great-wave", "composition-vii", "oil"]
 
@@ -91,12 +88,7 @@ def bench_speed(shared: Path) -> list[dict]:
                 if region == "frame" and faces == 5:
                     continue
                 with Engine.pipelined("paint", 5, device="cpu", style="starry-night", region=region) as engine:
-                    times = []
-                    for i, f in enumerate(frames):
-                        start = time.perf_counter()
-                        engine.push(Frame(f, index=i, pts=i, time_base=Fraction(1, 25)))
-                        times.append(time.perf_counter() - start)
-                ms = statistics.mean(times[5:]) * 1000
+                    ms = engine_ms_per_frame(engine, frames)
                 rows.append({"size": f"{size[0]}x{size[1]}", "faces": faces, "region": region,
                              "ms_per_frame": ms, "fps": 1000 / ms})
     return rows

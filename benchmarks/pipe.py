@@ -45,7 +45,7 @@ def _chain_seconds(source: Path, middle: list[str], out: Path, loops: int = 0) -
     return time.perf_counter() - start
 
 
-def report(shared: Path) -> dict:
+def report(shared: Path, out_dir: Path | None = None) -> dict:
     work = Path(tempfile.mkdtemp(prefix="facepaint-pipe-"))
     hd = shared / "video" / "heads" / "s32.mp4"  # 1280x720, 180 frames, audio
     small = work / "clip-640x360.mp4"

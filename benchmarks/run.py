@@ -1,9 +1,10 @@
-"""`make bench`: accuracy and speed figures for the face stack on this machine.
+"""`make bench`: accuracy and speed figures on this machine.
 
-Reads ../shared/data (FACEPAINT_SHARED points at ../shared); prints a report and
-writes it as JSON to .bench/face_stack.json. Targets (issue 2): recall >= 95% of
-faces >= 24 px, <= 1 false face per 10 images, <= 15 ms per 640x360 frame with
-one face (tracking configuration).
+Reads ../shared/data (FACEPAINT_SHARED points at ../shared); prints a report and writes JSON
+to .bench/: the face stack here (face_stack.json; issue 2's targets: recall >= 95% of faces
+>= 24 px, <= 1 false face per 10 images, <= 15 ms per 640x360 frame with one face), then
+each section in SECTIONS (anonymize, paint, animate, Blender add-on, OBS adapter, ffmpeg pipe)
+with its contact sheets. `python -m benchmarks.run --only NAME` runs one section.
 """
 
 from __future__ import annotations
@@ -196,45 +197,31 @@ def bench_smoothing() -> dict:
             "pan_lag_px": lag, "face_px": float(still[0][3])}
 
 
+# The sections after the face stack, in the order `make bench` runs them. Each module has
+# report(shared, out_dir) (out_dir: where contact sheets and clips go) and print_report(results);
+# `--only NAME` runs one.
+SECTIONS = ["anonymize", "paint", "animate", "blender", "obs", "pipe"]
+
+
+def run_section(name: str) -> None:
+    import importlib
+
+    module = importlib.import_module(f".{name}", __package__)
+    out_dir = REPO / ".bench"
+    out_dir.mkdir(exist_ok=True)
+    results = module.report(SHARED, out_dir)
+    module.print_report(results)
+    (out_dir / f"{name}.json").write_text(json.dumps(results, indent=2, default=float))
+    print(f"wrote .bench/{name}.json")
+
+
 def main() -> int:
-    if "--only" in sys.argv and "pipe" in sys.argv:  # python -m benchmarks.run --only pipe
-        from . import pipe
-
-        results = pipe.report(SHARED)
-        pipe.print_report(results)
-        (REPO / ".bench").mkdir(exist_ok=True)
-        (REPO / ".bench" / "pipe.json").write_text(json.dumps(results, indent=2, default=float))
-        return 0
-    if "--only" in sys.argv and "blender" in sys.argv:  # python -m benchmarks.run --only blender
-        from . import blender
-
-        results = blender.report(SHARED)
-        blender.print_report(results)
-        (REPO / ".bench").mkdir(exist_ok=True)
-        (REPO / ".bench" / "blender.json").write_text(json.dumps(results, indent=2, default=float))
-        return 0
-    if "--only" in sys.argv and "animate" in sys.argv:  # python -m benchmarks.run --only animate
-        from . import animate
-
-        (REPO / ".bench").mkdir(exist_ok=True)
-        results = animate.report(SHARED, REPO / ".bench")
-        animate.print_report(results)
-        (REPO / ".bench" / "animate.json").write_text(json.dumps(results, indent=2, default=float))
-        return 0
-    if "--only" in sys.argv and "paint" in sys.argv:  # python -m benchmarks.run --only paint
-        from . import paint
-
-        (REPO / ".bench").mkdir(exist_ok=True)
-        results = paint.report(SHARED, REPO / ".bench")
-        paint.print_report(results)
-        (REPO / ".bench" / "paint.json").write_text(json.dumps(results, indent=2, default=float))
-        return 0
-    if "--only" in sys.argv:  # python -m benchmarks.run --only anonymize
-        from . import anonymize
-
-        results = anonymize.report(SHARED, REPO / ".bench")
-        anonymize.print_report(results)
-        (REPO / ".bench" / "anonymize.json").write_text(json.dumps(results, indent=2, default=float))
+    if "--only" in sys.argv:  # python -m benchmarks.run --only paint
+        name = sys.argv[sys.argv.index("--only") + 1] if sys.argv.index("--only") + 1 < len(sys.argv) else ""
+        if name not in SECTIONS:
+            print(f"--only takes one of: {', '.join(SECTIONS)}", file=sys.stderr)
+            return 2
+        run_section(name)
         return 0
     if not SHARED.exists():
         print(f"benchmarks need {SHARED} (../shared/data beside the checkout)", file=sys.stderr)
@@ -270,38 +257,8 @@ def main() -> int:
     out.write_text(json.dumps(report, indent=2))
     print(f"\nwrote {out.relative_to(REPO)}")
 
-    from . import anonymize
-
-    anonymized = anonymize.report(SHARED, REPO / ".bench")
-    anonymize.print_report(anonymized)
-    (REPO / ".bench" / "anonymize.json").write_text(json.dumps(anonymized, indent=2, default=float))
-    print("wrote .bench/anonymize.json and .bench/anonymize_sheet.png (originals above, outputs below)")
-
-    from . import paint
-
-    painted = paint.report(SHARED, REPO / ".bench")
-    paint.print_report(painted)
-    (REPO / ".bench" / "paint.json").write_text(json.dumps(painted, indent=2, default=float))
-    print("wrote .bench/paint.json and .bench/paint_sheet.png")
-
-    from . import animate
-
-    animated = animate.report(SHARED, REPO / ".bench")
-    animate.print_report(animated)
-    (REPO / ".bench" / "animate.json").write_text(json.dumps(animated, indent=2, default=float))
-    print("wrote .bench/animate.json, .bench/animate_sheet.png and .bench/animate_mona_lisa.mp4")
-
-    from . import blender
-
-    blended = blender.report(SHARED)
-    blender.print_report(blended)
-    (REPO / ".bench" / "blender.json").write_text(json.dumps(blended, indent=2, default=float))
-
-    from . import pipe
-
-    piped = pipe.report(SHARED)
-    pipe.print_report(piped)
-    (REPO / ".bench" / "pipe.json").write_text(json.dumps(piped, indent=2, default=float))
+    for name in SECTIONS:
+        run_section(name)
     return 0
 
 

@@ -103,6 +103,9 @@ def run_obs(work: Path, clip: Path, seconds: int = 8, with_filter: bool = True, 
 
 
 def lagged_percent(log: str) -> float | None:
-    """OBS's own "frames missed due to rendering lag" share, from its log."""
+    """OBS's own "frames lagged due to rendering" share, from its log. OBS writes that line only when
+    some frames lagged, so a recording that stopped without it lagged none (0.0); None: no recording."""
     match = re.findall(r"Number of lagged frames due to rendering lag/stalls: \d+ \(([\d.]+)%\)", log)
-    return float(match[-1]) if match else None
+    if match:
+        return float(match[-1])
+    return 0.0 if "Output 'simple_file_output': stopping" in log else None

@@ -229,6 +229,9 @@ class FacepaintFilter:
 
     def close(self) -> None:
         if self.client is not None:
+            shown = max(0, self.stats["frames"] - self.delay)
+            print(f"facepaint: stream closed: {self.stats['late']} late of {shown} frames shown after the "
+                  f"first {self.delay} (delay {self.delay}), {self.stats['blank']} blank")
             self.client.close()
         self.client = None
         self.stream_key = None
