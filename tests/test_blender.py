@@ -45,7 +45,8 @@ def blender_run(tmp_path_factory):
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(work / "blender-user"))
     run = subprocess.run([str(BLENDER_PYTHON), str(REPO / "tests" / "blender_vse_script.py"), str(build(work / "dist")),
                           str(Path(sys.executable).parent / "facepaint"), str(clip), str(work / "out"), str(report),
-                          "--modes", "anonymize,paint", "--sound"],
+                          "--modes", "anonymize,paint,animate", "--sound",
+                          "--portrait", str(shared_path("images", "paintings", "mona_lisa.jpg"))],
                          capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     return json.loads(report.read_text()), clip, work
@@ -54,7 +55,7 @@ def blender_run(tmp_path_factory):
 def test_result_strip_sits_one_channel_up_over_the_visible_range(blender_run):
     report, _, _ = blender_run
     source = report["source"]
-    for mode in ("anonymize", "paint"):
+    for mode in ("anonymize", "paint", "animate"):
         entry = report["modes"][mode]
         assert entry["operator"] == ["FINISHED"]
         assert entry["results"] == 1  # re-running replaced the first result
