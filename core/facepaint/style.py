@@ -109,7 +109,7 @@ def oil_filter(image: np.ndarray) -> np.ndarray:
     import cv2
 
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    painted = cv2.xphoto.oilPainting(bgr, 5, 1)
+    painted = cv2.xphoto.oilPainting(bgr, 3, 1)
     return cv2.cvtColor(painted, cv2.COLOR_BGR2RGB)
 
 

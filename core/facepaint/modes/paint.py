@@ -211,7 +211,7 @@ class Paint(Mode):
         small = image if scale >= 0.999 else cv2.resize(
             image, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
         painted = self._style_for(small).apply([small])[0]
-        if self.detail > 0:
+        if self.detail > 0 and self.style.kind == "neural":
             painted = self._keep_detail(painted, small, FACE_WORK / 20)
         if painted.shape[:2] != (h, w):
             painted = cv2.resize(painted, (w, h), interpolation=cv2.INTER_CUBIC)
@@ -253,7 +253,7 @@ class Paint(Mode):
             corners.append(corner)
             sides.append(side)
         painted = self._style_for(crops[0]).apply(crops)
-        if self.detail > 0:
+        if self.detail > 0 and self.style.kind == "neural":  # the filters keep edges by design
             painted = [self._keep_detail(p, c, self.face_work / 20) for p, c in zip(painted, crops)]
         regions = [head_mask(face, (h, w)) for face in faces]
         if not any(r is not None for r in regions):
