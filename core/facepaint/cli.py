@@ -285,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    # Ctrl-C / SIGINT must stop a job cleanly (exit 130, nothing half-written) even when we were
+    # started with SIGINT ignored, as shells do for background jobs: hosts cancel us with it.
+    if threading_is_main():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -326,6 +332,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def cmd_faces(args: argparse.Namespace) -> int:
