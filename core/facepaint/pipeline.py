@@ -107,13 +107,11 @@ def _progress(total: int | None, enabled: bool):
 def run_job(source: str, engine, output: str | Path | None = None, json_path: str | Path | None = None,
             render: Callable[[FrameResult], object] | None = None, progress: bool = True,
             on_result: Callable[[FrameResult], None] | None = None,
-            output_size: tuple[int, int] | None = None, frames: tuple[int, int] | None = None,
-            lossless: bool = False, audio: bool = True) -> JobSummary:
+            frames: tuple[int, int] | None = None, lossless: bool = False, audio: bool = True) -> JobSummary:
     """Process ``source`` (file or ``sample:NAME``) with ``engine``.
 
     output: image/video written from ``render(result)`` (default: the engine's image).
     json_path: per-frame faces. Outputs appear only if the whole job succeeds.
-    output_size: (width, height) of the output when it differs from the input's (animate).
     frames: (first, count) video frames to process (by decode order, 0-based); the output then holds
         exactly those, its clock starting at 0 (an editor's strip range). Other streams are not copied.
     lossless: FFV1 RGB video (.mkv); audio: copy audio and subtitle streams (default).
@@ -138,8 +136,8 @@ def run_job(source: str, engine, output: str | Path | None = None, json_path: st
             frames_total = reader.estimated_frames() if frames is None else frames[0] + frames[1]
             width, height = reader.width, reader.height
         writer = None
-        if output_size is not None:
-            width, height = output_size
+        if getattr(engine, "mode", None) is not None:
+            width, height = engine.mode.output_size(width, height)  # animate draws on its portrait
         if frames is not None:
             audio = False  # a range of frames has no matching audio packets to copy
         if output is not None:
@@ -218,9 +216,7 @@ def run_mode(mode: str, source: str, output, json_path=None, device: str = "auto
     from .engine import Engine
 
     with Engine.pipelined(mode, detect_every, device=device, **options) as engine:
-        canvas = getattr(engine.mode, "canvas", None)  # animate draws on the portrait, not the frame
-        size = (canvas.shape[1], canvas.shape[0]) if canvas is not None else None
-        summary = run_job(source, engine, output=output, json_path=json_path, progress=progress, output_size=size,
-                          frames=frames, lossless=lossless)
+        summary = run_job(source, engine, output=output, json_path=json_path, progress=progress, frames=frames,
+                          lossless=lossless)
         summary.mode_stats = dict(engine.mode.stats)
         return summary

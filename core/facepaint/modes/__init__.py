@@ -35,6 +35,10 @@ class Mode:
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
 
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        """(width, height) of the pictures ``render`` returns for frames of this size."""
+        return width, height
+
     def begin(self, track_id: int) -> None:
         """A new track appeared."""
 

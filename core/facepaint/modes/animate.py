@@ -91,6 +91,9 @@ class Animate(Mode):
         self._portrait_gap = self._lip_gap(face.landmarks)
         self.stats = {"animated": 0, "held": 0}
 
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        return self.canvas.shape[1], self.canvas.shape[0]  # the portrait's canvas, whatever the driver
+
     @staticmethod
     def _main_face(stack, image: np.ndarray) -> Face:
         faces = [f for f in stack(Frame(image)) if f.landmarks is not None]
