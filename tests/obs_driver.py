@@ -1,7 +1,8 @@
 """Test driver loaded into real OBS beside facepaint_obs.py (tests/test_obs.py): adds the facepaint
 filter to the media source "face" (as a user would), records for a few seconds, then writes a
 marker file. Settings come from the environment: FACEPAINT_EXE, OBS_TEST_SECONDS, OBS_TEST_DONE,
-OBS_TEST_FILTER (0: record without the filter, for the lag comparison)."""
+OBS_TEST_FILTER (0: record without the filter, for the lag comparison), OBS_TEST_PORTRAIT (a picture:
+add a "facepaint portrait" source driven by "face" instead of the filter)."""
 
 import os
 
@@ -13,7 +14,9 @@ state = {"step": 0}
 def tick():
     state["step"] += 1
     if state["step"] == 1:
-        if os.environ.get("OBS_TEST_FILTER", "1") == "1":
+        if os.environ.get("OBS_TEST_PORTRAIT"):
+            add_portrait(os.environ["OBS_TEST_PORTRAIT"])
+        elif os.environ.get("OBS_TEST_FILTER", "1") == "1":
             source = obs.obs_get_source_by_name("face")
             settings = obs.obs_data_create()
             obs.obs_data_set_string(settings, "executable", os.environ["FACEPAINT_EXE"])
@@ -27,6 +30,23 @@ def tick():
         obs.obs_frontend_recording_start()
     elif state["step"] == 6 + int(os.environ.get("OBS_TEST_SECONDS", "8")):
         obs.obs_frontend_recording_stop()
+
+
+def add_portrait(picture):
+    settings = obs.obs_data_create()
+    obs.obs_data_set_string(settings, "portrait", picture)
+    obs.obs_data_set_string(settings, "driver", "face")
+    obs.obs_data_set_string(settings, "executable", os.environ["FACEPAINT_EXE"])
+    source = obs.obs_source_create("facepaint_portrait", "portrait", settings, None)
+    scene_source = obs.obs_frontend_get_current_scene()
+    item = obs.obs_scene_add(obs.obs_scene_from_source(scene_source), source)
+    obs.obs_sceneitem_set_bounds_type(item, obs.OBS_BOUNDS_SCALE_INNER)
+    bounds = obs.vec2()
+    bounds.x, bounds.y = 640.0, 360.0
+    obs.obs_sceneitem_set_bounds(item, bounds)
+    obs.obs_source_release(scene_source)
+    obs.obs_source_release(source)
+    obs.obs_data_release(settings)
 
 
 def on_event(event):

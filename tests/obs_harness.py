@@ -55,8 +55,9 @@ def _config(home: Path, clip: Path, record_dir: Path, fps: int) -> None:
 
 
 def run_obs(work: Path, clip: Path, seconds: int = 8, with_filter: bool = True, delay: int = 24,
-            fps: int = 30, timeout: float = 180) -> tuple[Path, str]:
-    """Record ``seconds`` of the scene; returns (recording, OBS log)."""
+            fps: int = 30, timeout: float = 180, portrait: Path | None = None) -> tuple[Path, str]:
+    """Record ``seconds`` of the scene (the face video with the facepaint filter, or with
+    ``portrait`` a facepaint portrait source driven by it); returns (recording, OBS log)."""
     home, records = work / "home", work / "records"
     records.mkdir(parents=True)
     _config(home, clip, records, fps)
@@ -68,7 +69,7 @@ def run_obs(work: Path, clip: Path, seconds: int = 8, with_filter: bool = True, 
                FACEPAINT_EXE=str(Path(sys.executable).parent / "facepaint"),
                FACEPAINT_SOCKET=str(work / "facepaint.sock"), OBS_TEST_DONE=str(done),
                OBS_TEST_SECONDS=str(seconds), OBS_TEST_FILTER="1" if with_filter else "0",
-               OBS_TEST_DELAY=str(delay))
+               OBS_TEST_DELAY=str(delay), OBS_TEST_PORTRAIT=str(portrait) if portrait else "")
     env.pop("QT_QPA_PLATFORM", None)
     obs = None
     try:

@@ -143,3 +143,25 @@ def test_unsupported_format_is_refused(service):
     ok = client.connect({"op": "open", "mode": "anonymize", "format": "P010", "width": 8, "height": 8,
                          "planes": [[16, 8]], "slots": 2}, timeout=10)
     assert not ok and "not supported" in client.error
+
+
+def test_animate_returns_the_portrait_driven_by_the_frames(service, astronaut, tmp_path):
+    import cv2
+
+    portrait = tmp_path / "portrait.png"
+    cv2.imwrite(str(portrait), astronaut[:, :, ::-1])
+    client = EngineClient(service.path)
+    assert client.connect({"op": "open", "mode": "animate", "options": {"portrait": str(portrait), "size": 256},
+                           "slots": 8, **i420(320, 320)}), client.error
+    assert client.lookback == 0 and client.output["format"] == "BGRA"
+    width, height = client.output["width"], client.output["height"]
+    assert max(width, height) == 256
+    layout = PixelLayout("I420", 320, 320, i420(320, 320)["planes"], None)
+    pictures = []
+    for seq, image in enumerate(pan_frames(astronaut, 6, step=8)):
+        client.input_slot(seq)[:] = to_layout(layout, image)
+        client.submit(seq, seq / 25)
+        wait_for(lambda: client.result(seq) is not None)
+        pictures.append(np.frombuffer(client.output_slot(seq), np.uint8).reshape(height, width, 4)[..., 2::-1].copy())
+    assert np.abs(pictures[0].astype(int) - pictures[-1]).mean() > 1  # the portrait moved with the driver
+    client.close()

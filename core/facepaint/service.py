@@ -6,7 +6,8 @@ own thread; a client that disconnects frees its engine and its memory. Protocol:
 
     client -> {"op": "open", "mode": "anonymize", "options": {...}, "format": "I420", "width": W,
                "height": H, "planes": [[linesize, rows], ...], "matrix": [16 floats], "slots": N}
-    service <- {"op": "opened", "path": "/dev/shm/...", "slot_bytes": B, "slots": N, "lookback": L}
+    service <- {"op": "opened", "path": "/dev/shm/...", "slot_bytes": B, "out_slot_bytes": O, "slots": N,
+                "lookback": L, "output": {"format": "BGRA", "width": w, "height": h} (animate only)}
               (or {"op": "error", "message": "..."})
     client -> {"op": "frame", "seq": S, "time": seconds}     the frame's planes are in input slot S % N
     service <- {"op": "result", "seq": S, "faces": [[x0, y0, x1, y1], ...], "changed": bool, "ms": M}
@@ -15,8 +16,9 @@ own thread; a client that disconnects frees its engine and its memory. Protocol:
               concealed in the frames before it too): the host shows frame S after a delay > L.
     client -> {"op": "status"}  ->  {"op": "status", "clients": C, "frames": F, "fps": R}
 
-Memory layout: N input slots, then N output slots, each ``slot_bytes`` = the sum of linesize x rows
-over the planes. Pixel formats are OBS's (``FORMATS``); ``matrix`` is the frame's YUV -> RGB colour
+Memory layout: N input slots of ``slot_bytes`` (the sum of linesize x rows over the planes), then N
+output slots of ``out_slot_bytes``: the same layout as the input, except for animate, whose output
+is the portrait's own picture in BGRA (``output``; options carry ``portrait``, a picture file). Pixel formats are OBS's (``FORMATS``); ``matrix`` is the frame's YUV -> RGB colour
 matrix (row-major 4x4 on normalised Y, U, V, 1), so colours come back exactly as the host decoded them.
 """
 
@@ -40,7 +42,7 @@ from .types import Frame
 FORMATS = {"I420": 3, "NV12": 2, "I444": 3, "I422": 3, "YUY2": 1, "UYVY": 1, "RGBA": 1, "BGRA": 1, "BGRX": 1,
            "Y800": 1}
 DEFAULT_SOCKET = f"/tmp/facepaint-{os.getuid()}.sock"
-SERVE_MODES = ("anonymize", "paint")
+SERVE_MODES = ("anonymize", "paint", "animate")
 
 
 def default_socket() -> str:
@@ -166,6 +168,8 @@ class _Client:
         self.service, self.conn = service, conn
         self.engine = None
         self.layout: PixelLayout | None = None
+        self.output: PixelLayout | None = None  # animate's picture (BGRA); None: same layout as the input
+        self.out_bytes = 0
         self.memory: mmap.mmap | None = None
         self.path: str | None = None
         self.slots = 0
@@ -205,18 +209,45 @@ class _Client:
         self.layout = PixelLayout(message["format"], int(message["width"]), int(message["height"]),
                                   message["planes"], message.get("matrix"))
         self.slots = max(1, int(message.get("slots", 8)))
+        options = dict(message.get("options", {}))
+        if mode == "animate":
+            self.open_animate(options)
+            return
+        self.output = None
         # The file configuration, not the "live" one: the full detector every 5th frame on the second
         # core, its result applied a fixed 4 frames later, and frames held back until a face found
         # late has been concealed in them too. Results therefore come back ``lookback`` frames after
         # their frame; the host's delay buffer must cover that (it is in the reply).
-        self.engine = Engine.pipelined(mode, 5, device=self.service.device, detect_max_side=640,
-                                       **message.get("options", {}))
+        self.engine = Engine.pipelined(mode, 5, device=self.service.device, detect_max_side=640, **options)
+        self._map(self.layout.size)
+
+    def open_animate(self, options: dict) -> None:
+        """A portrait driven by the host's frames: nothing to hide, so the live configuration
+        (detector on the second core, results at once); the output is the portrait's canvas."""
+        from .engine import Engine
+        from .media import read_image
+
+        if not options.get("portrait"):
+            raise FacepaintError("animate needs options.portrait (a picture file)")
+        options["portrait"] = read_image(options["portrait"])
+        self.engine = Engine(mode="animate", device=self.service.device, detect_async=True, detect_max_side=640,
+                             lookback=0, **options)
+        width, height = self.engine.mode.output_size(self.layout.width, self.layout.height)
+        self.output = PixelLayout("BGRA", width, height, [[width * 4, height]], None)
+        self._map(self.output.size)
+
+    def _map(self, out_slot_bytes: int) -> None:
+        self.out_bytes = out_slot_bytes
         self.raw: dict[int, bytes] = {}
-        fd, self.path = _shm_file(self.layout.size * self.slots * 2)
-        self.memory = mmap.mmap(fd, self.layout.size * self.slots * 2)
+        total = (self.layout.size + out_slot_bytes) * self.slots
+        fd, self.path = _shm_file(total)
+        self.memory = mmap.mmap(fd, total)
         os.close(fd)
-        self.send({"op": "opened", "path": self.path, "slot_bytes": self.layout.size, "slots": self.slots,
-                   "lookback": self.engine.lookback})
+        reply = {"op": "opened", "path": self.path, "slot_bytes": self.layout.size, "out_slot_bytes": out_slot_bytes,
+                 "slots": self.slots, "lookback": self.engine.lookback}
+        if self.output is not None:
+            reply["output"] = {"format": "BGRA", "width": self.output.width, "height": self.output.height}
+        self.send(reply)
 
     def frame(self, message: dict) -> None:
         if self.engine is None or self.layout is None or self.memory is None:
@@ -225,18 +256,22 @@ class _Client:
         slot = seq % self.slots
         size = self.layout.size
         view = memoryview(self.memory)
-        raw = bytes(view[slot * size:(slot + 1) * size])  # the slot is reused before a held-back result is out
-        self.raw[seq] = raw
-        image = self.layout.rgb(raw)
+        incoming = bytes(view[slot * size:(slot + 1) * size])  # the slot is reused before a held-back result is out
+        self.raw[seq] = incoming
+        image = self.layout.rgb(incoming)
         frame = Frame(image, index=seq, pts=int(round(float(message.get("time", seq / 30)) * 1_000_000)),
                       time_base=Fraction(1, 1_000_000))
         start = time.perf_counter()
         for result in self.engine.push(frame):
             done = result.frame.index
-            out_slot = self.slots + done % self.slots
-            out = view[out_slot * size:(out_slot + 1) * size]
-            out[:] = self.raw.pop(done)  # untouched frames and padding exactly as they came
-            if result.changed:  # write back only where the mode changed pixels
+            start_out = self.slots * size + (done % self.slots) * self.out_bytes
+            out = view[start_out:start_out + self.out_bytes]
+            original = self.raw.pop(done)
+            if self.output is not None:  # animate: the portrait's picture
+                self.output.write(result.image, out)
+            else:
+                out[:] = original  # untouched frames and padding exactly as they came
+            if self.output is None and result.changed:  # write back only where the mode changed pixels
                 diff = np.any(result.image != result.frame.image, axis=2)
                 rows, cols = np.nonzero(diff.any(axis=1))[0], np.nonzero(diff.any(axis=0))[0]
                 if len(rows):

@@ -83,8 +83,10 @@ class EngineClient:
                     self.memory_path = message["path"]
                     fd = os.open(message["path"], os.O_RDWR)
                     self.slots, self.slot_bytes = message["slots"], message["slot_bytes"]
+                    self.out_slot_bytes = message.get("out_slot_bytes", self.slot_bytes)
                     self.lookback = message.get("lookback", 0)
-                    self.memory = mmap.mmap(fd, self.slots * self.slot_bytes * 2)
+                    self.output = message.get("output")  # animate: the portrait's picture size
+                    self.memory = mmap.mmap(fd, self.slots * (self.slot_bytes + self.out_slot_bytes))
                     os.close(fd)
                     self.state = "running"
                     self._opened.set()
@@ -129,9 +131,8 @@ class EngineClient:
 
     def output_slot(self, seq: int) -> memoryview:
         assert self.memory is not None
-        slot = seq % self.slots
-        start = (self.slots + slot) * self.slot_bytes
-        return memoryview(self.memory)[start:start + self.slot_bytes]
+        start = self.slots * self.slot_bytes + (seq % self.slots) * self.out_slot_bytes
+        return memoryview(self.memory)[start:start + self.out_slot_bytes]
 
     def submit(self, seq: int, time_s: float) -> None:
         """The frame is already in ``input_slot(seq)``: ask the service to process it."""

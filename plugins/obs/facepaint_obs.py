@@ -37,6 +37,8 @@ except ImportError:  # imported by tests outside OBS
     obs = None
 
 FILTER_ID = b"facepaint_filter"
+PORTRAIT_ID = b"facepaint_portrait"
+TAP_ID = b"facepaint_tap"
 MODES = ("anonymize", "paint")
 # enum video_format (media-io/video-io.h) -> our names; planes and their row counts per format.
 FORMATS = {1: "I420", 2: "NV12", 4: "YUY2", 5: "UYVY", 6: "RGBA", 7: "BGRA", 8: "BGRX", 9: "Y800", 10: "I444",
@@ -79,27 +81,41 @@ def conceal(planes: list[np.ndarray], fmt: str, box: tuple[int, int, int, int] |
                 p[y0 // sy:-(-y1 // sy), x0 // sx:-(-x1 // sx)] = 128
 
 
-class FacepaintFilter:
-    """One filter instance: its delay ring, its connection to the service, its last known faces."""
+def frame_planes(frame) -> tuple[str | None, list[int], list[np.ndarray]]:
+    """(format name, linesizes, planes as numpy views on OBS's memory) of a struct obs_source_frame."""
+    fmt = FORMATS.get(frame.format)
+    if fmt is None:
+        return None, [], []
+    shapes = plane_shapes(fmt, frame.width, frame.height)
+    linesizes = [frame.linesize[i] for i in range(len(shapes))]
+    planes = [np.ctypeslib.as_array(ctypes.cast(frame.data[i], ctypes.POINTER(ctypes.c_uint8)),
+                                    shape=(rows, linesizes[i])) for i, (_, rows) in enumerate(shapes)]
+    return fmt, linesizes, planes
+
+
+class EngineLink:
+    """A source's or filter's connection to ``facepaint serve``: (re)opened when the frame format or
+    the settings change, opened on a worker thread so OBS's graphics thread never waits."""
+
+    mode_setting = "mode"
 
     def __init__(self, settings: dict):
         self.settings = settings
         self.client: facepaint_client.EngineClient | None = None
         self.stream_key = None
         self.seq = 0
-        self.local: dict[int, list[np.ndarray]] = {}  # originals of recent frames, by seq
-        self.submitted: set[int] = set()
-        self.last_faces: list[list[float]] = []
-        self.last_faces_seq = -(1 << 30)
         self.stats = {"frames": 0, "late": 0, "blank": 0}
         self._connecting = False
         self._logged_state = ""
 
-    @property
-    def delay(self) -> int:
-        # Results come back 8 frames after their frame (the engine holds frames back for faces the
-        # detector finds late) plus processing time: below 12 frames every result would be late.
-        return max(12, int(self.settings.get("delay", 24)))
+    def mode(self) -> str:
+        return self.settings.get("mode", "anonymize")
+
+    def options(self) -> dict:
+        raise NotImplementedError
+
+    def slots(self) -> int:
+        return 8
 
     def update(self, settings: dict) -> None:
         changed = {k: v for k, v in settings.items() if self.settings.get(k) != v}
@@ -116,26 +132,26 @@ class FacepaintFilter:
         return (f"running: {client.fps():.1f} frames/s, latency {client.latency_ms:.0f} ms, "
                 f"{self.stats['late']} late of {self.stats['frames']}")
 
-    def _connect(self, key, fmt, width, height, linesizes, matrix) -> None:
+    def log_status(self) -> None:
+        state = self.status().split(":")[0]
+        if state != self._logged_state or self.seq % 300 == 0:  # to the script log (Tools > Scripts)
+            self._logged_state = state
+            print(f"facepaint: engine {self.status()}")
+
+    def ensure_open(self, frame, fmt: str, linesizes: list[int]) -> None:
+        key = (fmt, frame.width, frame.height, tuple(linesizes))
+        if key == self.stream_key:
+            return
+        self.close()
         self._connecting = True
         self.stream_key = key
         socket_path = self.settings.get("socket") or facepaint_client_socket()
         executable = self.settings.get("executable") or "facepaint"
-        slots = self.delay + 8
-        options = {}
-        mode = self.settings.get("mode", "anonymize")
-        if mode == "anonymize":
-            options = {"seed": int(self.settings.get("seed", 0)), "fallback": self.settings.get("fallback", "mosaic")}
-            if self.settings.get("style"):
-                options["style"] = self.settings["style"]
-        elif mode == "paint":
-            options = {"style": self.settings.get("style") or "starry-night"}
-        keep = [p for p in str(self.settings.get("keep", "")).split(";") if p.strip()]
-        if keep:
-            options["keep"] = keep
-        rows = [r for _, r in plane_shapes(fmt, width, height)]
-        message = {"op": "open", "mode": mode, "options": options, "format": fmt, "width": width, "height": height,
-                   "planes": [[ls, r] for ls, r in zip(linesizes, rows)], "matrix": matrix, "slots": slots}
+        rows = [r for _, r in plane_shapes(fmt, frame.width, frame.height)]
+        message = {"op": "open", "mode": self.mode(), "options": self.options(), "format": fmt,
+                   "width": frame.width, "height": frame.height,
+                   "planes": [[ls, r] for ls, r in zip(linesizes, rows)],
+                   "matrix": [float(v) for v in frame.color_matrix], "slots": self.slots()}
         client = facepaint_client.EngineClient(socket_path)
 
         def work():
@@ -147,54 +163,91 @@ class FacepaintFilter:
         self.client = client
         threading.Thread(target=work, daemon=True, name="facepaint-connect").start()
 
+    def submit(self, planes: list[np.ndarray], timestamp_ns: int, limit: int) -> bool:
+        """Copy the planes into the service's ring and send them, if it has room."""
+        client = self.client
+        if client is None or self._connecting or not client.can_submit(limit):
+            return False
+        slot = np.frombuffer(client.input_slot(self.seq), np.uint8)
+        offset = 0
+        for p in planes:
+            slot[offset:offset + p.size] = p.reshape(-1)
+            offset += p.size
+        del slot
+        client.submit(self.seq, timestamp_ns / 1e9)
+        return True
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        self.client = None
+        self.stream_key = None
+
+
+class FacepaintFilter(EngineLink):
+    """One filter instance: its delay ring, its connection to the service, its last known faces."""
+
+    def __init__(self, settings: dict):
+        super().__init__(settings)
+        self.local: dict[int, list[np.ndarray]] = {}  # originals of recent frames, by seq
+        self.submitted: set[int] = set()
+        self.last_faces: list[list[float]] = []
+        self.last_faces_seq = -(1 << 30)
+
+    @property
+    def delay(self) -> int:
+        # Results come back 8 frames after their frame (the engine holds frames back for faces the
+        # detector finds late) plus processing time: below 12 frames every result would be late.
+        return max(12, int(self.settings.get("delay", 24)))
+
+    def slots(self) -> int:
+        return self.delay + 8
+
+    def options(self) -> dict:
+        options: dict = {}
+        if self.mode() == "anonymize":
+            options = {"seed": int(self.settings.get("seed", 0)), "fallback": self.settings.get("fallback", "mosaic")}
+            if self.settings.get("style"):
+                options["style"] = self.settings["style"]
+        elif self.mode() == "paint":
+            options = {"style": self.settings.get("style") or "starry-night"}
+        keep = [p for p in str(self.settings.get("keep", "")).split(";") if p.strip()]
+        if keep:
+            options["keep"] = keep
+        return options
+
     def filter(self, frame) -> None:
         """Edit ``frame`` (struct obs_source_frame) in place: show the frame from ``delay`` ago, treated.
         Whatever goes wrong, the frame is blanked rather than shown as it came."""
-        fmt = FORMATS.get(frame.format)
-        width, height = frame.width, frame.height
+        fmt, linesizes, planes = frame_planes(frame)
         if fmt is None:  # a format we cannot read: blank every plane we can size
             for i in range(8):
                 if frame.data[i] and frame.linesize[i]:
-                    ctypes.memset(frame.data[i], 0, frame.linesize[i] * height)
+                    ctypes.memset(frame.data[i], 0, frame.linesize[i] * frame.height)
             return
-        shapes = plane_shapes(fmt, width, height)
-        linesizes = [frame.linesize[i] for i in range(len(shapes))]
-        planes = [np.ctypeslib.as_array(ctypes.cast(frame.data[i], ctypes.POINTER(ctypes.c_uint8)),
-                                        shape=(rows, linesizes[i])) for i, (_, rows) in enumerate(shapes)]
         try:
-            self._filter(frame, fmt, width, height, linesizes, planes)
+            self._filter(frame, fmt, linesizes, planes)
         except Exception as exc:
             print(f"facepaint: {exc.__class__.__name__}: {exc} (frame hidden)")
             conceal(planes, fmt, None)
 
-    def _filter(self, frame, fmt, width, height, linesizes, planes) -> None:
-        key = (fmt, width, height, tuple(linesizes))
-        if key != self.stream_key:
-            self.close()
-            matrix = [float(v) for v in frame.color_matrix]
-            self._connect(key, fmt, width, height, linesizes, matrix)
+    def _filter(self, frame, fmt, linesizes, planes) -> None:
+        if (fmt, frame.width, frame.height, tuple(linesizes)) != self.stream_key:
+            self.local.clear()
+            self.submitted.clear()
+        self.ensure_open(frame, fmt, linesizes)
         seq = self.seq
-        self.seq += 1
         self.stats["frames"] += 1
-        state = self.status().split(":")[0]
-        if state != self._logged_state or seq % 300 == 0:  # to the script log (Tools > Scripts)
-            self._logged_state = state
-            print(f"facepaint: engine {self.status()}")
-        # 1. keep the original, and hand it to the service when it has room
+        self.log_status()
+        # 1. keep the original, and hand it to the service when it has room. At most delay - 2
+        # frames in flight: a service that falls behind then skips frames (hidden below as late)
+        # instead of building a backlog that would make every result late.
         self.local[seq] = [p.copy() for p in planes]
         self.local.pop(seq - self.delay - 1, None)
-        client = self.client
-        # At most delay - 2 frames in flight: a service that falls behind then skips frames (hidden
-        # below as late) instead of building a backlog that would make every result late.
-        if client is not None and not self._connecting and client.can_submit(self.delay - 2):
-            slot = np.frombuffer(client.input_slot(seq), np.uint8)
-            offset = 0
-            for p in planes:
-                slot[offset:offset + p.size] = p.reshape(-1)
-                offset += p.size
-            del slot
-            client.submit(seq, frame.timestamp / 1e9)
+        if self.submit(planes, frame.timestamp, self.delay - 2):
             self.submitted.add(seq)
+        self.seq += 1
+        client = self.client
         # 2. show the frame from ``delay`` ago with its own result
         shown = seq - self.delay
         original = self.local.get(shown)
@@ -217,7 +270,7 @@ class FacepaintFilter:
         for p, o in zip(planes, original):
             p[:] = o
         self.stats["late"] += 1
-        if self.settings.get("mode", "anonymize") != "anonymize":
+        if self.mode() != "anonymize":
             return  # paint: showing the unpainted frame leaks nothing
         if shown - self.last_faces_seq < 30 and self.last_faces:  # faces seen within the last second
             for x0, y0, x1, y1 in self.last_faces:
@@ -232,11 +285,111 @@ class FacepaintFilter:
             shown = max(0, self.stats["frames"] - self.delay)
             print(f"facepaint: stream closed: {self.stats['late']} late of {shown} frames shown after the "
                   f"first {self.delay} (delay {self.delay}), {self.stats['blank']} blank")
-            self.client.close()
-        self.client = None
-        self.stream_key = None
-        self.local.clear()
-        self.submitted.clear()
+        super().close()
+
+
+class TappedFrame:
+    """A copy of a driving source's latest frame, as the portrait needs it (see ``tap_frame``)."""
+
+    def __init__(self, frame, fmt: str, linesizes: list[int], planes: list[np.ndarray]):
+        self.fmt, self.linesizes = fmt, linesizes
+        self.width, self.height, self.timestamp = frame.width, frame.height, frame.timestamp
+        self.color_matrix = list(frame.color_matrix)
+        self.planes = [p.copy() for p in planes]
+
+
+TAPPED: dict[str, TappedFrame] = {}  # driving source name -> its latest frame
+
+
+def tap_frame(driver: str, frame) -> None:
+    fmt, linesizes, planes = frame_planes(frame)
+    if fmt is not None:
+        TAPPED[driver] = TappedFrame(frame, fmt, linesizes, planes)
+
+
+class PortraitSource(EngineLink):
+    """The "facepaint portrait" source: a portrait picture driven by the face in another source
+    (a webcam), read with obs_source_get_frame on OBS's tick and drawn by the service's animate mode.
+    No delay buffer: nothing here needs hiding, so the newest result is shown."""
+
+    def __init__(self, settings: dict, source_ptr):
+        super().__init__(settings)
+        self.source_ptr = source_ptr
+        self.last_timestamp = None
+        self.shown = -1
+        self.picture: np.ndarray | None = None  # BGRA, kept alive while OBS copies it
+        self.tap = self.tap_owner = None
+        self.tapped: str | None = None
+
+    def mode(self) -> str:
+        return "animate"
+
+    def options(self) -> dict:
+        return {"portrait": self.settings.get("portrait", ""), "size": int(self.settings.get("size", 512) or 512)}
+
+    def tick(self, lib) -> None:
+        name = self.settings.get("driver", "")
+        if not name or not self.settings.get("portrait"):
+            return
+        self.ensure_tap(lib, name)
+        latest = TAPPED.get(name)
+        if latest is not None and latest.timestamp != self.last_timestamp:
+            self.last_timestamp = latest.timestamp
+            self.ensure_open(latest, latest.fmt, latest.linesizes)
+            if self.submit(latest.planes, latest.timestamp, 4):
+                self.seq += 1
+                self.stats["frames"] += 1
+                self.log_status()
+        self.output(lib)
+
+    def ensure_tap(self, lib, name: str) -> None:
+        """Attach a (private, invisible) tap filter to the driving source: OBS hands async frames
+        only to the source's own filters, so that is where the driver's frames can be read."""
+        if self.tapped == name:
+            return
+        self.remove_tap(lib)
+        driver = lib.obs_get_source_by_name(name.encode())
+        if not driver:
+            return
+        settings = lib.obs_data_create()
+        lib.obs_data_set_string(settings, b"driver", name.encode())
+        self.tap = lib.obs_source_create_private(TAP_ID, b"facepaint tap", settings)
+        lib.obs_data_release(settings)
+        lib.obs_source_filter_add(driver, self.tap)
+        self.tap_owner = driver  # keep our reference until the tap is removed
+        self.tapped = name
+
+    def remove_tap(self, lib) -> None:
+        if self.tap:
+            lib.obs_source_filter_remove(self.tap_owner, self.tap)
+            lib.obs_source_release(self.tap)
+            lib.obs_source_release(self.tap_owner)
+        self.tap = self.tap_owner = None
+        self.tapped = None
+
+    def destroy(self, lib) -> None:
+        self.remove_tap(lib)
+        self.close()
+
+    def output(self, lib) -> None:
+        """Push the newest result to OBS (it copies the frame)."""
+        client = self.client
+        if client is None or client.state != "running" or client.output is None:
+            return
+        newest = next((s for s in range(self.seq - 1, self.shown, -1) if client.result(s) is not None), None)
+        if newest is None:
+            return
+        self.shown = newest
+        width, height = client.output["width"], client.output["height"]
+        self.picture = np.frombuffer(client.output_slot(newest), np.uint8)[:width * height * 4].copy()
+        frame = ObsSourceFrame()
+        frame.data[0] = self.picture.ctypes.data
+        frame.linesize[0] = width * 4
+        frame.width, frame.height = width, height
+        frame.format = 7  # VIDEO_FORMAT_BGRA
+        frame.timestamp = time.monotonic_ns()
+        frame.full_range = True
+        lib.obs_source_output_video(self.source_ptr, ctypes.byref(frame))
 
 
 def facepaint_client_socket() -> str:
@@ -261,6 +414,7 @@ GET_DEFAULTS = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 GET_PROPERTIES = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)
 UPDATE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 FILTER_VIDEO = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ObsSourceFrame))
+VIDEO_TICK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_float)
 
 
 class ObsSourceInfo(ctypes.Structure):
@@ -271,14 +425,17 @@ class ObsSourceInfo(ctypes.Structure):
                 ("get_width", ctypes.c_void_p), ("get_height", ctypes.c_void_p),
                 ("get_defaults", GET_DEFAULTS), ("get_properties", GET_PROPERTIES), ("update", UPDATE),
                 ("activate", ctypes.c_void_p), ("deactivate", ctypes.c_void_p), ("show", ctypes.c_void_p),
-                ("hide", ctypes.c_void_p), ("video_tick", ctypes.c_void_p), ("video_render", ctypes.c_void_p),
+                ("hide", ctypes.c_void_p), ("video_tick", VIDEO_TICK), ("video_render", ctypes.c_void_p),
                 ("filter_video", FILTER_VIDEO)]
 
 
+OBS_SOURCE_TYPE_INPUT = 0
 OBS_SOURCE_TYPE_FILTER = 1
 OBS_SOURCE_ASYNC_VIDEO = (1 << 2) | (1 << 0)
+OBS_CAP_DISABLED = 1 << 10  # not offered in the Filters menu (the portrait source attaches it itself)
 SETTINGS = {"mode": "anonymize", "style": "", "fallback": "mosaic", "keep": "", "delay": 24, "seed": 0,
             "executable": "", "socket": ""}
+PORTRAIT_SETTINGS = {"portrait": "", "driver": "", "size": 512, "executable": "", "socket": ""}
 
 
 def _libobs():
@@ -299,15 +456,24 @@ def _libobs():
                                                       ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p]),
         ("obs_properties_add_int", ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
                                                      ctypes.c_int, ctypes.c_int, ctypes.c_int]),
+        ("obs_get_source_by_name", ctypes.c_void_p, [ctypes.c_char_p]),
+        ("obs_source_release", None, [ctypes.c_void_p]),
+        ("obs_data_create", ctypes.c_void_p, []),
+        ("obs_data_release", None, [ctypes.c_void_p]),
+        ("obs_data_set_string", None, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]),
+        ("obs_source_create_private", ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p]),
+        ("obs_source_filter_add", None, [ctypes.c_void_p, ctypes.c_void_p]),
+        ("obs_source_filter_remove", None, [ctypes.c_void_p, ctypes.c_void_p]),
+        ("obs_source_output_video", None, [ctypes.c_void_p, ctypes.POINTER(ObsSourceFrame)]),
     ]:
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
     return lib
 
 
-def _settings_of(lib, data) -> dict:
+def _settings_of(lib, data, defaults: dict = SETTINGS) -> dict:
     out = {}
-    for key, default in SETTINGS.items():
+    for key, default in defaults.items():
         if isinstance(default, int):
             out[key] = int(lib.obs_data_get_int(data, key.encode()))
         else:
@@ -389,7 +555,99 @@ def register() -> None:
     lib.obs_register_source_s(ctypes.byref(info), ctypes.sizeof(info))
     # Everything libobs may call back into stays alive for the life of the process.
     sys._facepaint_obs = (lib, info, name, instances, get_name, create, destroy, get_defaults,  # type: ignore[attr-defined]
-                          get_properties, update, filter_video)
+                          get_properties, update, filter_video, _register_portrait(lib, instances, counter))
+
+
+def _register_portrait(lib, instances: dict, counter: list) -> tuple:
+    """The "facepaint portrait" source (animate for streamers)."""
+    name = ctypes.create_string_buffer(b"facepaint portrait")
+
+    @GET_NAME
+    def get_name(type_data):
+        return ctypes.addressof(name)
+
+    @CREATE
+    def create(settings, source):
+        counter[0] += 1
+        instances[counter[0]] = PortraitSource(_settings_of(lib, settings, PORTRAIT_SETTINGS), source)
+        return counter[0]
+
+    @DESTROY
+    def destroy(data):
+        instance = instances.pop(data, None)
+        if instance is not None:
+            instance.destroy(lib)
+
+    @GET_DEFAULTS
+    def get_defaults(settings):
+        lib.obs_data_set_default_int(settings, b"size", 512)
+
+    @GET_PROPERTIES
+    def get_properties(data):
+        props = lib.obs_properties_create()
+        lib.obs_properties_add_path(props, b"portrait", b"Portrait (photo or painting)", 0,
+                                    b"Pictures (*.jpg *.jpeg *.png *.webp *.bmp *.tif)", b"")
+        lib.obs_properties_add_text(props, b"driver", b"Driving source (name of a webcam or media source)", 0)
+        lib.obs_properties_add_int(props, b"size", b"Size (longer side, px)", 128, 2048, 16)
+        lib.obs_properties_add_path(props, b"executable", b"facepaint executable", 0, b"", b"")
+        instance = instances.get(data)
+        status = instance.status() if instance is not None else "not running"
+        lib.obs_properties_add_text(props, b"status", f"Engine: {status}".encode(), 2)
+        return props
+
+    @UPDATE
+    def update(data, settings):
+        instance = instances.get(data)
+        if instance is not None:
+            instance.update(_settings_of(lib, settings, PORTRAIT_SETTINGS))
+
+    @VIDEO_TICK
+    def video_tick(data, seconds):
+        instance = instances.get(data)
+        if instance is not None:
+            try:
+                instance.tick(lib)
+            except Exception as exc:  # never raise into libobs
+                print(f"facepaint portrait: {exc.__class__.__name__}: {exc}")
+
+    info = ObsSourceInfo(id=PORTRAIT_ID, type=OBS_SOURCE_TYPE_INPUT, output_flags=OBS_SOURCE_ASYNC_VIDEO,
+                         get_name=get_name, create=create, destroy=destroy, get_defaults=get_defaults,
+                         get_properties=get_properties, update=update, video_tick=video_tick)
+    lib.obs_register_source_s(ctypes.byref(info), ctypes.sizeof(info))
+
+    # The tap: a filter that only copies its source's frames for the portrait (frames pass unchanged).
+    tap_name = ctypes.create_string_buffer(b"facepaint tap")
+    taps: dict[int, str] = {}
+
+    @GET_NAME
+    def tap_get_name(type_data):
+        return ctypes.addressof(tap_name)
+
+    @CREATE
+    def tap_create(settings, source):
+        counter[0] += 1
+        taps[counter[0]] = (lib.obs_data_get_string(settings, b"driver") or b"").decode()
+        return counter[0]
+
+    @DESTROY
+    def tap_destroy(data):
+        TAPPED.pop(taps.pop(data, ""), None)
+
+    @FILTER_VIDEO
+    def tap_filter_video(data, frame):
+        driver = taps.get(data)
+        if driver:
+            try:
+                tap_frame(driver, frame.contents)
+            except Exception as exc:
+                print(f"facepaint tap: {exc.__class__.__name__}: {exc}")
+        return ctypes.cast(frame, ctypes.c_void_p).value
+
+    tap = ObsSourceInfo(id=TAP_ID, type=OBS_SOURCE_TYPE_FILTER, output_flags=OBS_SOURCE_ASYNC_VIDEO | OBS_CAP_DISABLED,
+                        get_name=tap_get_name, create=tap_create, destroy=tap_destroy, filter_video=tap_filter_video)
+    lib.obs_register_source_s(ctypes.byref(tap), ctypes.sizeof(tap))
+    return (info, name, get_name, create, destroy, get_defaults, get_properties, update, video_tick,
+            tap, tap_name, tap_get_name, tap_create, tap_destroy, tap_filter_video)
 
 
 # -- the OBS script API ---------------------------------------------------------------------------
