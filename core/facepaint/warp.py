@@ -2,8 +2,11 @@
 
 Control points: the face's 478 landmarks, two rings around the face (the near one moves with the
 head, the far one half as much: hair, ears, neck and background follow smoothly) and fixed points
-on the picture's border. They are triangulated once (Delaunay, on the source positions); each
-output pixel is found in a moved triangle and fetched from the same place in the source triangle.
+on the picture's border. Triangles: inside the face, the canonical face mesh's own (a real surface,
+so a turned head folds the way a head does and depth order resolves it), with each eye opening
+re-triangulated around its iris points so the gaze moves the iris; outside, a Delaunay triangulation
+of outline, rings and border. Each output pixel is found in a moved triangle and fetched from the
+same place in the source triangle.
 The map is computed at a reduced size (it is piecewise linear, so bilinear upsampling is nearly
 exact) and applied with one ``cv2.remap``.
 """
@@ -12,11 +15,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .draw import FACE_OVAL
+from .draw import FACE_OVAL, LEFT_EYE, RIGHT_EYE
 from .render import rasterize
 from .retarget import similarity_fit
 
 RINGS = ((1.35, 1.0), (2.0, 0.5))  # (radius in face-oval units, share of the head's motion)
+
+
+def _polygon_test(polygon: np.ndarray):
+    """A function telling whether a point lies strictly inside ``polygon``."""
+    import cv2
+
+    contour = polygon.astype(np.float32).reshape(-1, 1, 2)
+    return lambda point: cv2.pointPolygonTest(contour, (float(point[0]), float(point[1])), False) > 0
 
 
 class LandmarkWarp:
@@ -40,8 +51,33 @@ class LandmarkWarp:
                                  np.stack([np.zeros_like(edge), (1 - edge) * (h - 1)], 1)])
         self._border = border
         self.source = np.concatenate([face, *self._rings, border]).astype(np.float32)
-        self.triangles = Delaunay(self.source).simplices.astype(np.int32)
         self._n_face = len(face)
+        self.triangles = self._triangulate(Delaunay)
+
+    def _triangulate(self, delaunay) -> np.ndarray:
+        from .mesh import canonical_mesh
+
+        n = self._n_face
+        inside = _polygon_test(self.source[self._oval])
+        mesh = canonical_mesh().triangles
+        parts = []
+        eyes = [(RIGHT_EYE, list(range(469, 473)) + [468]), (LEFT_EYE, list(range(474, 478)) + [473])]
+        if n >= 478:
+            opening = np.zeros(len(mesh), bool)
+            for contour, iris in eyes:
+                ring = set(contour)
+                opening |= np.array([set(t) <= ring for t in mesh.tolist()])
+                points = np.array(sorted(ring) + iris)
+                tris = points[delaunay(self.source[points]).simplices]
+                test = _polygon_test(self.source[np.array(contour[:-1] if contour[0] == contour[-1] else contour)])
+                parts.append(tris[[test(self.source[t].mean(0)) for t in tris]])
+            mesh = mesh[~opening]
+        parts.append(mesh)
+        # Outside the face: outline + rings + border, minus what lies inside the outline.
+        outer_index = np.concatenate([self._oval, np.arange(n, len(self.source))])
+        tris = outer_index[delaunay(self.source[outer_index]).simplices]
+        parts.append(tris[[not inside(self.source[t].mean(0)) for t in tris]])
+        return np.concatenate(parts).astype(np.int32)
 
     def targets(self, landmarks: np.ndarray) -> np.ndarray:
         """Control-point positions for the moved face ``landmarks`` (rings follow its 2D motion)."""
