@@ -23,7 +23,7 @@ def available() -> str | None:
     return f"not installed: {', '.join(missing)} (`make test` installs obs-studio and xvfb)" if missing else None
 
 
-def _config(home: Path, clip: Path, record_dir: Path, fps: int) -> None:
+def _config(home: Path, clip: Path, record_dir: Path, fps: int, image: bool = False) -> None:
     base = home / ".config" / "obs-studio"
     (base / "basic" / "profiles" / "fp").mkdir(parents=True)
     (base / "basic" / "scenes").mkdir(parents=True)
@@ -43,6 +43,8 @@ def _config(home: Path, clip: Path, record_dir: Path, fps: int) -> None:
                                                        "pos": {"x": 0.0, "y": 0.0}, "scale": {"x": 1.0, "y": 1.0},
                                                        "rot": 0.0, "align": 5, "bounds_type": 2,
                                                        "bounds": {"x": 640.0, "y": 360.0}, "bounds_align": 0}]}},
+            {"id": "image_source", "versioned_id": "image_source", "name": "face",
+             "uuid": "00000000-0000-0000-0000-000000000002", "settings": {"file": str(clip)}} if image else
             {"id": "ffmpeg_source", "versioned_id": "ffmpeg_source", "name": "face",
              "uuid": "00000000-0000-0000-0000-000000000002",
              "settings": {"local_file": str(clip), "is_local_file": True, "looping": True,
@@ -55,12 +57,14 @@ def _config(home: Path, clip: Path, record_dir: Path, fps: int) -> None:
 
 
 def run_obs(work: Path, clip: Path, seconds: int = 8, with_filter: bool = True, delay: int = 24,
-            fps: int = 30, timeout: float = 180, portrait: Path | None = None) -> tuple[Path, str]:
+            fps: int = 30, timeout: float = 180, portrait: Path | None = None,
+            image: bool = False) -> tuple[Path, str]:
     """Record ``seconds`` of the scene (the face video with the facepaint filter, or with
-    ``portrait`` a facepaint portrait source driven by it); returns (recording, OBS log)."""
+    ``portrait`` a facepaint portrait source driven by it; ``image``: ``clip`` is a picture shown by
+    an image source, which OBS draws synchronously); returns (recording, OBS log)."""
     home, records = work / "home", work / "records"
     records.mkdir(parents=True)
-    _config(home, clip, records, fps)
+    _config(home, clip, records, fps, image)
     done = work / "done"
     display = f":{90 + os.getpid() % 500}"
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],

@@ -114,3 +114,44 @@ def test_portrait_source_shows_the_painting_driven_by_the_video(portrait_recordi
     assert np.median(distances) < 0.6  # and it is the Mona Lisa, not the driver
     moves = [np.abs(a.astype(int) - b).mean() for a, b in zip(sampled, sampled[1:])]
     assert np.mean(moves) > 0.5  # she moves with the driver
+
+
+@pytest.fixture(scope="module")
+def still_recording(recording, tmp_path_factory):
+    """An image source: OBS draws it synchronously, so the filter works through video_render."""
+    import cv2
+
+    from facepaint.media import read_image
+
+    work = tmp_path_factory.mktemp("obs-still")
+    photo = read_image(sorted(shared_path("images", "portraits").glob("*"))[1])
+    scale = 360 / photo.shape[0]
+    photo = cv2.resize(photo, (int(photo.shape[1] * scale), 360))[:, :640]
+    canvas = np.zeros((360, 640, 3), np.uint8)
+    x = (640 - photo.shape[1]) // 2
+    canvas[:, x:x + photo.shape[1]] = photo
+    still = work / "still.png"
+    cv2.imwrite(str(still), canvas[:, :, ::-1])
+    path, log = obs_harness.run_obs(work, still, seconds=5, image=True)
+    return path, log, canvas
+
+
+def test_filter_on_a_synchronous_source_hides_the_face(still_recording):
+    import av
+
+    from facepaint.identity import Recognizer
+
+    path, log, canvas = still_recording
+    recognizer = Recognizer()
+    (box,) = recognizer.detect(canvas)
+    person = recognizer.descriptor(canvas, box)
+    with av.open(str(path)) as c:
+        recorded = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)][::5]
+    treated = 0
+    for image in recorded:
+        for found in recognizer.detect(image):
+            d = np.linalg.norm(recognizer.descriptor(image, found) - person)
+            assert d >= 0.5, f"the raw face reached the recording (distance {d:.2f})"
+            treated += 1
+    assert treated >= 0.3 * len(recorded)  # synthetic faces shown (the rest: hidden while late)
+    assert "facepaint: engine running" in log

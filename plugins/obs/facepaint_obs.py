@@ -193,6 +193,8 @@ class FacepaintFilter(EngineLink):
         self.submitted: set[int] = set()
         self.last_faces: list[list[float]] = []
         self.last_faces_seq = -(1 << 30)
+        self.gpu: dict = {}  # texrender, stage surface, texture of the render path (synchronous sources)
+        self.source_ptr = None  # this filter's obs_source_t
 
     @property
     def delay(self) -> int:
@@ -280,12 +282,82 @@ class FacepaintFilter(EngineLink):
             conceal(planes, fmt, None)
             self.stats["blank"] += 1
 
+    def render(self, lib, source, effect) -> None:
+        """video_render for synchronous sources (screen, window, game captures, images): draw the
+        source into a texture, read it back, run the same delay logic on it as BGRA, draw the result.
+        Asynchronous sources were already treated in filter_video: passed through here."""
+        target, parent = lib.obs_filter_get_target(source), lib.obs_filter_get_parent(source)
+        if not target or not parent or lib.obs_source_get_output_flags(parent) & OBS_SOURCE_ASYNC:
+            lib.obs_source_skip_video_filter(source)
+            return
+        width, height = lib.obs_source_get_base_width(target), lib.obs_source_get_base_height(target)
+        if not width or not height:
+            lib.obs_source_skip_video_filter(source)
+            return
+        gpu = self.gpu
+        if gpu.get("size") != (width, height):
+            self.release_gpu(lib, inside_graphics=True)
+            gpu["texrender"] = lib.gs_texrender_create(GS_BGRA, GS_ZS_NONE)
+            gpu["stage"] = lib.gs_stagesurface_create(width, height, GS_BGRA)
+            gpu["texture"] = lib.gs_texture_create(width, height, GS_BGRA, 1, None, GS_DYNAMIC)
+            gpu["size"] = (width, height)
+        lib.gs_texrender_reset(gpu["texrender"])
+        if not lib.gs_texrender_begin(gpu["texrender"], width, height):
+            lib.obs_source_skip_video_filter(source)
+            return
+        lib.gs_clear(GS_CLEAR_COLOR, ZERO_COLOUR, 0.0, 0)
+        lib.gs_ortho(0.0, float(width), 0.0, float(height), -100.0, 100.0)
+        # libobs draws the filter's input (the source, or the filter below) into our texture.
+        if lib.obs_source_process_filter_begin(source, GS_RGBA, OBS_NO_DIRECT_RENDERING):
+            lib.obs_source_process_filter_end(source, lib.obs_get_base_effect(OBS_EFFECT_DEFAULT), width, height)
+        lib.gs_texrender_end(gpu["texrender"])
+        lib.gs_stage_texture(gpu["stage"], lib.gs_texrender_get_texture(gpu["texrender"]))
+        data, linesize = ctypes.POINTER(ctypes.c_uint8)(), ctypes.c_uint32()
+        if not lib.gs_stagesurface_map(gpu["stage"], ctypes.byref(data), ctypes.byref(linesize)):
+            lib.obs_source_skip_video_filter(source)
+            return
+        pixels = np.ctypeslib.as_array(data, shape=(height, linesize.value)).copy()
+        lib.gs_stagesurface_unmap(gpu["stage"])
+        frame = RenderedFrame(width, height, linesize.value, time.monotonic_ns())
+        try:
+            self._filter(frame, "BGRA", [linesize.value], [pixels])
+        except Exception as exc:
+            print(f"facepaint: {exc.__class__.__name__}: {exc} (frame hidden)")
+            conceal([pixels], "BGRA", None)
+        lib.gs_texture_set_image(gpu["texture"], pixels.ctypes.data, linesize.value, False)
+        base = lib.obs_get_base_effect(OBS_EFFECT_DEFAULT)
+        lib.gs_effect_set_texture(lib.gs_effect_get_param_by_name(base, b"image"), gpu["texture"])
+        while lib.gs_effect_loop(base, b"Draw"):
+            lib.gs_draw_sprite(gpu["texture"], 0, width, height)
+
+    def release_gpu(self, lib, inside_graphics: bool = False) -> None:
+        if not self.gpu:
+            return
+        if not inside_graphics:
+            lib.obs_enter_graphics()
+        for kind, destroy in (("texrender", lib.gs_texrender_destroy), ("stage", lib.gs_stagesurface_destroy),
+                              ("texture", lib.gs_texture_destroy)):
+            if self.gpu.get(kind):
+                destroy(self.gpu[kind])
+        if not inside_graphics:
+            lib.obs_leave_graphics()
+        self.gpu.clear()
+
     def close(self) -> None:
         if self.client is not None:
             shown = max(0, self.stats["frames"] - self.delay)
             print(f"facepaint: stream closed: {self.stats['late']} late of {shown} frames shown after the "
                   f"first {self.delay} (delay {self.delay}), {self.stats['blank']} blank")
         super().close()
+
+
+class RenderedFrame:
+    """What the delay logic needs to know of a frame read back from the GPU (BGRA)."""
+
+    def __init__(self, width: int, height: int, linesize: int, timestamp: int):
+        self.width, self.height, self.timestamp = width, height, timestamp
+        self.linesize = [linesize]
+        self.color_matrix = [1.0 if i % 5 == 0 else 0.0 for i in range(16)]  # unused for BGRA
 
 
 class TappedFrame:
@@ -415,6 +487,7 @@ GET_PROPERTIES = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)
 UPDATE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 FILTER_VIDEO = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ObsSourceFrame))
 VIDEO_TICK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_float)
+VIDEO_RENDER = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 
 
 class ObsSourceInfo(ctypes.Structure):
@@ -425,11 +498,27 @@ class ObsSourceInfo(ctypes.Structure):
                 ("get_width", ctypes.c_void_p), ("get_height", ctypes.c_void_p),
                 ("get_defaults", GET_DEFAULTS), ("get_properties", GET_PROPERTIES), ("update", UPDATE),
                 ("activate", ctypes.c_void_p), ("deactivate", ctypes.c_void_p), ("show", ctypes.c_void_p),
-                ("hide", ctypes.c_void_p), ("video_tick", VIDEO_TICK), ("video_render", ctypes.c_void_p),
+                ("hide", ctypes.c_void_p), ("video_tick", VIDEO_TICK), ("video_render", VIDEO_RENDER),
                 ("filter_video", FILTER_VIDEO)]
 
 
 OBS_SOURCE_TYPE_INPUT = 0
+OBS_SOURCE_VIDEO = 1 << 0
+OBS_SOURCE_ASYNC = 1 << 2
+GS_RGBA, GS_BGRA, GS_ZS_NONE, GS_DYNAMIC, GS_CLEAR_COLOR, OBS_EFFECT_DEFAULT = 3, 5, 0, 1 << 1, 1 << 0, 0
+OBS_NO_DIRECT_RENDERING = 0  # enum obs_allow_direct_render
+
+
+def _aligned_zero_vec4() -> ctypes.c_void_p:
+    """A struct vec4 of zeros at a 16-byte aligned address (libobs may load it with SSE)."""
+    buffer = ctypes.create_string_buffer(32)
+    address = ctypes.addressof(buffer)
+    _KEEP.append(buffer)
+    return ctypes.c_void_p(address + (-address) % 16)
+
+
+_KEEP: list = []
+ZERO_COLOUR = _aligned_zero_vec4()
 OBS_SOURCE_TYPE_FILTER = 1
 OBS_SOURCE_ASYNC_VIDEO = (1 << 2) | (1 << 0)
 OBS_CAP_DISABLED = 1 << 10  # not offered in the Filters menu (the portrait source attaches it itself)
@@ -458,6 +547,39 @@ def _libobs():
                                                      ctypes.c_int, ctypes.c_int, ctypes.c_int]),
         ("obs_get_source_by_name", ctypes.c_void_p, [ctypes.c_char_p]),
         ("obs_source_release", None, [ctypes.c_void_p]),
+        ("obs_filter_get_target", ctypes.c_void_p, [ctypes.c_void_p]),
+        ("obs_filter_get_parent", ctypes.c_void_p, [ctypes.c_void_p]),
+        ("obs_source_get_output_flags", ctypes.c_uint32, [ctypes.c_void_p]),
+        ("obs_source_skip_video_filter", None, [ctypes.c_void_p]),
+        ("obs_source_get_base_width", ctypes.c_uint32, [ctypes.c_void_p]),
+        ("obs_source_get_base_height", ctypes.c_uint32, [ctypes.c_void_p]),
+        ("obs_source_process_filter_begin", ctypes.c_bool, [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]),
+        ("obs_source_process_filter_end", None, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32]),
+        ("obs_get_base_effect", ctypes.c_void_p, [ctypes.c_int]),
+        ("obs_enter_graphics", None, []),
+        ("obs_leave_graphics", None, []),
+        ("gs_texrender_create", ctypes.c_void_p, [ctypes.c_int, ctypes.c_int]),
+        ("gs_texrender_destroy", None, [ctypes.c_void_p]),
+        ("gs_texrender_reset", None, [ctypes.c_void_p]),
+        ("gs_texrender_begin", ctypes.c_bool, [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32]),
+        ("gs_texrender_end", None, [ctypes.c_void_p]),
+        ("gs_texrender_get_texture", ctypes.c_void_p, [ctypes.c_void_p]),
+        ("gs_stagesurface_create", ctypes.c_void_p, [ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int]),
+        ("gs_stagesurface_destroy", None, [ctypes.c_void_p]),
+        ("gs_stage_texture", None, [ctypes.c_void_p, ctypes.c_void_p]),
+        ("gs_stagesurface_map", ctypes.c_bool, [ctypes.c_void_p, ctypes.POINTER(ctypes.POINTER(ctypes.c_uint8)),
+                                                ctypes.POINTER(ctypes.c_uint32)]),
+        ("gs_stagesurface_unmap", None, [ctypes.c_void_p]),
+        ("gs_texture_create", ctypes.c_void_p, [ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint32,
+                                                ctypes.c_void_p, ctypes.c_uint32]),
+        ("gs_texture_destroy", None, [ctypes.c_void_p]),
+        ("gs_texture_set_image", None, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_bool]),
+        ("gs_clear", None, [ctypes.c_uint32, ctypes.c_void_p, ctypes.c_float, ctypes.c_uint8]),
+        ("gs_ortho", None, [ctypes.c_float] * 6),
+        ("gs_effect_get_param_by_name", ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_char_p]),
+        ("gs_effect_set_texture", None, [ctypes.c_void_p, ctypes.c_void_p]),
+        ("gs_effect_loop", ctypes.c_bool, [ctypes.c_void_p, ctypes.c_char_p]),
+        ("gs_draw_sprite", None, [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]),
         ("obs_data_create", ctypes.c_void_p, []),
         ("obs_data_release", None, [ctypes.c_void_p]),
         ("obs_data_set_string", None, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]),
@@ -497,14 +619,27 @@ def register() -> None:
     @CREATE
     def create(settings, source):
         counter[0] += 1
-        instances[counter[0]] = FacepaintFilter(_settings_of(lib, settings))
+        instance = FacepaintFilter(_settings_of(lib, settings))
+        instance.source_ptr = source
+        instances[counter[0]] = instance
         return counter[0]
 
     @DESTROY
     def destroy(data):
         instance = instances.pop(data, None)
         if instance is not None:
+            instance.release_gpu(lib)
             instance.close()
+
+    @VIDEO_RENDER
+    def video_render(data, effect):
+        instance = instances.get(data)
+        if instance is None:
+            return
+        try:
+            instance.render(lib, instance.source_ptr, effect)
+        except Exception as exc:  # draw nothing rather than the raw source
+            print(f"facepaint: {exc.__class__.__name__}: {exc} (frame not drawn)")
 
     @GET_DEFAULTS
     def get_defaults(settings):
@@ -549,13 +684,17 @@ def register() -> None:
                 print(f"facepaint: {exc.__class__.__name__}: {exc}")
         return ctypes.cast(frame, ctypes.c_void_p).value
 
-    info = ObsSourceInfo(id=FILTER_ID, type=OBS_SOURCE_TYPE_FILTER, output_flags=OBS_SOURCE_ASYNC_VIDEO,
+    # OBS_SOURCE_VIDEO without ASYNC: offered on every video source. Asynchronous ones (webcams,
+    # media) come through filter_video, synchronous ones (captures, images) through video_render.
+    info = ObsSourceInfo(id=FILTER_ID, type=OBS_SOURCE_TYPE_FILTER, output_flags=OBS_SOURCE_VIDEO,
                          get_name=get_name, create=create, destroy=destroy, get_defaults=get_defaults,
-                         get_properties=get_properties, update=update, filter_video=filter_video)
+                         get_properties=get_properties, update=update, video_render=video_render,
+                         filter_video=filter_video)
     lib.obs_register_source_s(ctypes.byref(info), ctypes.sizeof(info))
     # Everything libobs may call back into stays alive for the life of the process.
     sys._facepaint_obs = (lib, info, name, instances, get_name, create, destroy, get_defaults,  # type: ignore[attr-defined]
-                          get_properties, update, filter_video, _register_portrait(lib, instances, counter))
+                          get_properties, update, filter_video, video_render,
+                          _register_portrait(lib, instances, counter))
 
 
 def _register_portrait(lib, instances: dict, counter: list) -> tuple:
