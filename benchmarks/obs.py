@@ -38,12 +38,17 @@ def bench_obs(shared: Path) -> dict:
 
     work = Path(tempfile.mkdtemp(prefix="facepaint-obs-bench-"))
     clip = _clip(shared, work)
+    still = work / "still.png"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", "1", "-i", str(clip), "-frames:v", "1", str(still)], check=True)
     rows = {}
-    for label, with_filter, delay in [("no filter", False, 24), ("filter, delay 12", True, 12),
-                                      ("filter, delay 18", True, 18), ("filter, delay 24", True, 24)]:
+    for label, with_filter, delay, image in [
+            ("media source, no filter", False, 24, False), ("media source, filter, delay 12", True, 12, False),
+            ("media source, filter, delay 18", True, 18, False), ("media source, filter, delay 24", True, 24, False),
+            ("image source, no filter", False, 24, True), ("image source, filter, delay 24", True, 24, True)]:
         run_dir = work / label.replace(" ", "_").replace(",", "")
         run_dir.mkdir()
-        _, log = obs_harness.run_obs(run_dir, clip, seconds=12, with_filter=with_filter, delay=delay)
+        _, log = obs_harness.run_obs(run_dir, still if image else clip, seconds=12, with_filter=with_filter,
+                                     delay=delay, image=image)
         rows[label] = {"lagged_percent": obs_harness.lagged_percent(log), "late": _late(log)}
     shutil.rmtree(work, ignore_errors=True)
     return rows
