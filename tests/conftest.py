@@ -15,7 +15,7 @@ SHARED = Path(os.environ.get("FACEPAINT_SHARED", REPO.parent / "shared")) / "dat
 
 def shared_path(*parts: str) -> Path:
     """A file under ../shared/data, or skip the test with the reason."""
-    path = SHARED.joinpath(*parts)
+    path = SHARED.joinpath(*parts).resolve()  # absolute: tests hand it to programs running elsewhere
     if not path.exists():
         pytest.skip(f"{path} is absent (../shared/data exists beside the checkout and in CI only)")
     return path

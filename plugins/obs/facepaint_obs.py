@@ -107,6 +107,7 @@ class EngineLink:
         self.stats = {"frames": 0, "late": 0, "blank": 0}
         self._connecting = False
         self._logged_state = ""
+        self._log_calls = 0
 
     def mode(self) -> str:
         return self.settings.get("mode", "anonymize")
@@ -133,8 +134,10 @@ class EngineLink:
                 f"{self.stats['late']} late of {self.stats['frames']}")
 
     def log_status(self) -> None:
+        """To the script log (Tools > Scripts): every change of state, and every 300 calls."""
+        self._log_calls += 1
         state = self.status().split(":")[0]
-        if state != self._logged_state or self.seq % 300 == 0:  # to the script log (Tools > Scripts)
+        if state != self._logged_state or self._log_calls % 300 == 0:
             self._logged_state = state
             print(f"facepaint: engine {self.status()}")
 
@@ -411,7 +414,7 @@ class PortraitSource(EngineLink):
             if self.submit(latest.planes, latest.timestamp, 4):
                 self.seq += 1
                 self.stats["frames"] += 1
-                self.log_status()
+            self.log_status()  # also when the engine is down (a portrait it cannot read, say)
         self.output(lib)
 
     def ensure_tap(self, lib, name: str) -> None:
