@@ -257,7 +257,8 @@ class _Client:
         size = self.layout.size
         view = memoryview(self.memory)
         incoming = bytes(view[slot * size:(slot + 1) * size])  # the slot is reused before a held-back result is out
-        self.raw[seq] = incoming
+        if self.output is None:  # kept to write the result over (animate draws a picture of its own)
+            self.raw[seq] = incoming
         image = self.layout.rgb(incoming)
         frame = Frame(image, index=seq, pts=int(round(float(message.get("time", seq / 30)) * 1_000_000)),
                       time_base=Fraction(1, 1_000_000))
@@ -266,11 +267,10 @@ class _Client:
             done = result.frame.index
             start_out = self.slots * size + (done % self.slots) * self.out_bytes
             out = view[start_out:start_out + self.out_bytes]
-            original = self.raw.pop(done)
             if self.output is not None:  # animate: the portrait's picture
                 self.output.write(result.image, out)
             else:
-                out[:] = original  # untouched frames and padding exactly as they came
+                out[:] = self.raw.pop(done)  # untouched frames and padding exactly as they came
             if self.output is None and result.changed:  # write back only where the mode changed pixels
                 diff = np.any(result.image != result.frame.image, axis=2)
                 rows, cols = np.nonzero(diff.any(axis=1))[0], np.nonzero(diff.any(axis=0))[0]

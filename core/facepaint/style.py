@@ -18,7 +18,7 @@ Named styles are style vectors the project computed from public-domain paintings
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -164,8 +164,7 @@ class Style:
             return self
         own = self.network.style_vector(content)
         mixed = strength * self.vector + (1.0 - strength) * own
-        return Style(self.name, self.title, self.painter, self.year, vector=mixed.astype(np.float32),
-                     network=self.network)
+        return replace(self, vector=mixed.astype(np.float32))
 
     def apply(self, images: list[np.ndarray]) -> list[np.ndarray]:
         if self.filter is not None:

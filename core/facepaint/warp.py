@@ -33,8 +33,6 @@ def _polygon_test(polygon: np.ndarray):
 class LandmarkWarp:
     def __init__(self, source_landmarks: np.ndarray, shape: tuple[int, int], map_scale: float = 0.5,
                  border_points: int = 6):
-        from scipy.spatial import Delaunay
-
         self.shape = shape
         self.map_scale = map_scale
         h, w = shape
@@ -52,9 +50,11 @@ class LandmarkWarp:
         self._border = border
         self.source = np.concatenate([face, *self._rings, border]).astype(np.float32)
         self._n_face = len(face)
-        self.triangles = self._triangulate(Delaunay)
+        self.triangles = self._triangulate()
 
-    def _triangulate(self, delaunay) -> np.ndarray:
+    def _triangulate(self) -> np.ndarray:
+        from scipy.spatial import Delaunay as delaunay
+
         from .mesh import canonical_mesh
 
         n = self._n_face

@@ -97,8 +97,6 @@ class EngineLink:
     """A source's or filter's connection to ``facepaint serve``: (re)opened when the frame format or
     the settings change, opened on a worker thread so OBS's graphics thread never waits."""
 
-    mode_setting = "mode"
-
     def __init__(self, settings: dict):
         self.settings = settings
         self.client: facepaint_client.EngineClient | None = None
@@ -119,7 +117,7 @@ class EngineLink:
         return 8
 
     def update(self, settings: dict) -> None:
-        changed = {k: v for k, v in settings.items() if self.settings.get(k) != v}
+        changed = settings != self.settings
         self.settings = settings
         if changed and self.client is not None:
             self.close()  # reconnect with the new options at the next frame
@@ -321,7 +319,7 @@ class FacepaintFilter(EngineLink):
             return
         pixels = np.ctypeslib.as_array(data, shape=(height, linesize.value)).copy()
         lib.gs_stagesurface_unmap(gpu["stage"])
-        frame = RenderedFrame(width, height, linesize.value, time.monotonic_ns())
+        frame = RenderedFrame(width, height, time.monotonic_ns())
         try:
             self._filter(frame, "BGRA", [linesize.value], [pixels])
         except Exception as exc:
@@ -357,9 +355,8 @@ class FacepaintFilter(EngineLink):
 class RenderedFrame:
     """What the delay logic needs to know of a frame read back from the GPU (BGRA)."""
 
-    def __init__(self, width: int, height: int, linesize: int, timestamp: int):
+    def __init__(self, width: int, height: int, timestamp: int):
         self.width, self.height, self.timestamp = width, height, timestamp
-        self.linesize = [linesize]
         self.color_matrix = [1.0 if i % 5 == 0 else 0.0 for i in range(16)]  # unused for BGRA
 
 
@@ -596,6 +593,18 @@ def _libobs():
     return lib
 
 
+def _name_callback(text: bytes):
+    """A get_name callback returning ``text`` from memory that lives as long as the callback (its
+    closure holds the buffer)."""
+    name = ctypes.create_string_buffer(text)
+
+    @GET_NAME
+    def get_name(type_data):
+        return ctypes.addressof(name)
+
+    return get_name
+
+
 def _settings_of(lib, data, defaults: dict = SETTINGS) -> dict:
     out = {}
     for key, default in defaults.items():
@@ -611,13 +620,9 @@ def register() -> None:
     if getattr(sys, "_facepaint_obs", None) is not None:
         return
     lib = _libobs()
-    instances: dict[int, FacepaintFilter] = {}
+    instances: dict[int, EngineLink] = {}
     counter = [0]
-    name = ctypes.create_string_buffer(b"facepaint")
-
-    @GET_NAME
-    def get_name(type_data):
-        return ctypes.addressof(name)
+    get_name = _name_callback(b"facepaint")
 
     @CREATE
     def create(settings, source):
@@ -695,18 +700,14 @@ def register() -> None:
                          filter_video=filter_video)
     lib.obs_register_source_s(ctypes.byref(info), ctypes.sizeof(info))
     # Everything libobs may call back into stays alive for the life of the process.
-    sys._facepaint_obs = (lib, info, name, instances, get_name, create, destroy, get_defaults,  # type: ignore[attr-defined]
+    sys._facepaint_obs = (lib, info, instances, get_name, create, destroy, get_defaults,  # type: ignore[attr-defined]
                           get_properties, update, filter_video, video_render,
                           _register_portrait(lib, instances, counter))
 
 
 def _register_portrait(lib, instances: dict, counter: list) -> tuple:
     """The "facepaint portrait" source (animate for streamers)."""
-    name = ctypes.create_string_buffer(b"facepaint portrait")
-
-    @GET_NAME
-    def get_name(type_data):
-        return ctypes.addressof(name)
+    get_name = _name_callback(b"facepaint portrait")
 
     @CREATE
     def create(settings, source):
@@ -758,12 +759,8 @@ def _register_portrait(lib, instances: dict, counter: list) -> tuple:
     lib.obs_register_source_s(ctypes.byref(info), ctypes.sizeof(info))
 
     # The tap: a filter that only copies its source's frames for the portrait (frames pass unchanged).
-    tap_name = ctypes.create_string_buffer(b"facepaint tap")
+    tap_get_name = _name_callback(b"facepaint tap")
     taps: dict[int, str] = {}
-
-    @GET_NAME
-    def tap_get_name(type_data):
-        return ctypes.addressof(tap_name)
 
     @CREATE
     def tap_create(settings, source):
@@ -788,8 +785,8 @@ def _register_portrait(lib, instances: dict, counter: list) -> tuple:
     tap = ObsSourceInfo(id=TAP_ID, type=OBS_SOURCE_TYPE_FILTER, output_flags=OBS_SOURCE_ASYNC_VIDEO | OBS_CAP_DISABLED,
                         get_name=tap_get_name, create=tap_create, destroy=tap_destroy, filter_video=tap_filter_video)
     lib.obs_register_source_s(ctypes.byref(tap), ctypes.sizeof(tap))
-    return (info, name, get_name, create, destroy, get_defaults, get_properties, update, video_tick,
-            tap, tap_name, tap_get_name, tap_create, tap_destroy, tap_filter_video)
+    return (info, get_name, create, destroy, get_defaults, get_properties, update, video_tick,
+            tap, tap_get_name, tap_create, tap_destroy, tap_filter_video)
 
 
 # -- the OBS script API ---------------------------------------------------------------------------

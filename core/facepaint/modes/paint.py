@@ -166,12 +166,12 @@ class Paint(Mode):
             raise FacepaintError(f"--strength must be between 0 and 1, got {strength}")
         if not 0.0 <= temporal < 1.0:
             raise FacepaintError(f"--temporal must be at least 0 and below 1, got {temporal}")
+        if not 0.0 <= detail <= 1.0:
+            raise FacepaintError(f"--detail must be between 0 and 1, got {detail}")
         self.network = StyleNetwork(device)
         self.style = resolve_style(style, self.network)
         self.region = region
         self.face_work = int(face_work)
-        if not 0.0 <= detail <= 1.0:
-            raise FacepaintError(f"--detail must be between 0 and 1, got {detail}")
         self.detail = detail
         self.strength = strength
         self.alters_whole_frame = region == "frame"
