@@ -8,7 +8,20 @@ import os
 
 import obspython as obs
 
-state = {"step": 0}
+state = {"step": 0, "running": 0}
+
+
+def engine_running() -> bool:
+    """Whether facepaint's script has logged its engine running (OBS writes script prints to its log
+    file as they come): recording starts only then, so a slow first start (cold disk, busy CI machine)
+    does not fill the recording with start-up frames."""
+    logs = os.path.join(os.environ["HOME"], ".config", "obs-studio", "logs")
+    try:
+        latest = max((os.path.join(logs, n) for n in os.listdir(logs)), key=os.path.getmtime)
+        with open(latest, errors="replace") as f:
+            return "facepaint: engine running" in f.read()
+    except (OSError, ValueError):
+        return False
 
 
 def tick():
@@ -26,9 +39,16 @@ def tick():
             obs.obs_data_release(settings)
             obs.obs_source_release(flt)
             obs.obs_source_release(source)
-    elif state["step"] == 6:  # the engine has had time to start (models load in a few seconds)
+    elif not state["running"]:
+        # Without the filter there is no engine to wait for; with it, wait for the engine (at most a
+        # minute), then two more seconds for its first results to come through the delay.
+        if os.environ.get("OBS_TEST_FILTER", "1") != "1" and not os.environ.get("OBS_TEST_PORTRAIT"):
+            state["running"] = state["step"]
+        elif engine_running() or state["step"] > 60:
+            state["running"] = state["step"] + 2
+    elif state["step"] == state["running"]:
         obs.obs_frontend_recording_start()
-    elif state["step"] == 6 + int(os.environ.get("OBS_TEST_SECONDS", "8")):
+    elif state["step"] == state["running"] + int(os.environ.get("OBS_TEST_SECONDS", "8")):
         obs.obs_frontend_recording_stop()
 
 
