@@ -4,6 +4,7 @@ marker file. Settings come from the environment: FACEPAINT_EXE, OBS_TEST_SECONDS
 OBS_TEST_FILTER (0: record without the filter, for the lag comparison), OBS_TEST_PORTRAIT (a picture:
 add a "facepaint portrait" source driven by "face" instead of the filter)."""
 
+import ctypes
 import os
 
 import obspython as obs
@@ -50,6 +51,23 @@ def tick():
         obs.obs_frontend_recording_start()
     elif state["step"] == state["running"] + int(os.environ.get("OBS_TEST_SECONDS", "8")):
         obs.obs_frontend_recording_stop()
+    elif state["step"] == state["running"] + int(os.environ.get("OBS_TEST_RELOAD_AT", "0") or -1):
+        reload_facepaint_script()  # alone in its tick: the reload resets OBS's current-script pointer
+
+
+def reload_facepaint_script():
+    """What Tools > Scripts > Reload Scripts does to facepaint_obs.py, mid-recording: libobs-scripting's
+    obs_script_reload (script_unload, then the module re-executed in place by PyImport_ReloadModule,
+    then script_load). The frontend keeps its own script handles private, so this opens a second
+    handle on the same file (obs_script_create imports the already loaded module: nothing runs again)
+    and reloads through it."""
+    lib = ctypes.CDLL("libobs-scripting.so.29")
+    lib.obs_script_create.restype = ctypes.c_void_p
+    lib.obs_script_create.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    lib.obs_script_reload.restype = ctypes.c_bool
+    lib.obs_script_reload.argtypes = [ctypes.c_void_p]
+    script = lib.obs_script_create(os.environ["FACEPAINT_SCRIPT"].encode(), None)
+    print(f"obs_driver: facepaint_obs.py reloaded: {bool(script) and lib.obs_script_reload(script)}")
 
 
 def add_portrait(picture):

@@ -58,10 +58,11 @@ def _config(home: Path, clip: Path, record_dir: Path, fps: int, image: bool = Fa
 
 def run_obs(work: Path, clip: Path, seconds: int = 8, with_filter: bool = True, delay: int = 24,
             fps: int = 30, timeout: float = 180, portrait: Path | None = None,
-            image: bool = False) -> tuple[Path, str]:
+            image: bool = False, reload_at: int = 0) -> tuple[Path, str]:
     """Record ``seconds`` of the scene (the face video with the facepaint filter, or with
     ``portrait`` a facepaint portrait source driven by it; ``image``: ``clip`` is a picture shown by
-    an image source, which OBS draws synchronously); returns (recording, OBS log)."""
+    an image source, which OBS draws synchronously; ``reload_at``: seconds into the recording at which
+    the script is reloaded as Tools > Scripts > Reload Scripts does); returns (recording, OBS log)."""
     home, records = work / "home", work / "records"
     records.mkdir(parents=True)
     _config(home, clip, records, fps, image)
@@ -73,7 +74,9 @@ def run_obs(work: Path, clip: Path, seconds: int = 8, with_filter: bool = True, 
                FACEPAINT_EXE=str(Path(sys.executable).parent / "facepaint"),
                FACEPAINT_SOCKET=str(work / "facepaint.sock"), OBS_TEST_DONE=str(done),
                OBS_TEST_SECONDS=str(seconds), OBS_TEST_FILTER="1" if with_filter else "0",
-               OBS_TEST_DELAY=str(delay), OBS_TEST_PORTRAIT=str(portrait) if portrait else "")
+               OBS_TEST_DELAY=str(delay), OBS_TEST_PORTRAIT=str(portrait) if portrait else "",
+               OBS_TEST_RELOAD_AT=str(reload_at or ""),
+               FACEPAINT_SCRIPT=str(REPO / "plugins" / "obs" / "facepaint_obs.py"))
     env.pop("QT_QPA_PLATFORM", None)
     obs = None
     try:

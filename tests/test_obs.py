@@ -27,7 +27,8 @@ def recording(tmp_path_factory):
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(shared_path("video", "driving", "d12.mp4")), "-vf",
                     "scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2",
                     "-c:v", "libx264", "-c:a", "aac", str(clip)], check=True)
-    path, log = obs_harness.run_obs(work, clip, seconds=8)
+    # Reload Scripts half way: the filter must keep working (and OBS keep running) across it.
+    path, log = obs_harness.run_obs(work, clip, seconds=8, reload_at=4)
     return path, log, clip
 
 
@@ -41,6 +42,24 @@ def test_recording_has_every_frame_and_audio(recording):
         duration = float(c.duration or 0) / 1e6
     assert 7.0 <= duration <= 9.5 and frames >= 0.9 * 30 * duration
     assert "facepaint: engine running" in log
+
+
+def test_filter_survives_reload_scripts(recording):
+    """The script was reloaded 4 s into the recording (obs_script_reload, as Reload Scripts does):
+    OBS kept recording to the end, the filter's registration stayed and it went on treating frames
+    (the last seconds of the recording still show synthetic faces: test_no_raw_face_reaches_the_recording
+    checks they are not the person's)."""
+    import av
+
+    from facepaint.identity import Recognizer
+
+    path, log, _ = recording
+    assert "obs_driver: facepaint_obs.py reloaded: True" in log, log[-3000:]
+    assert "Output 'simple_file_output': stopping" in log  # the recording ended normally
+    with av.open(str(path)) as c:
+        tail = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)][-60::6]
+    recognizer = Recognizer()
+    assert sum(bool(recognizer.detect(image)) for image in tail) >= 0.5 * len(tail)
 
 
 def test_no_raw_face_reaches_the_recording(recording):
