@@ -44,14 +44,15 @@ def tick():
         # Without the filter there is no engine to wait for; with it, wait for the engine (at most a
         # minute), then two more seconds for its first results to come through the delay.
         if os.environ.get("OBS_TEST_FILTER", "1") != "1" and not os.environ.get("OBS_TEST_PORTRAIT"):
-            state["running"] = state["step"]
+            state["running"] = state["step"] + 1
         elif engine_running() or state["step"] > 60:
             state["running"] = state["step"] + 2
     elif state["step"] == state["running"]:
         obs.obs_frontend_recording_start()
     elif state["step"] == state["running"] + int(os.environ.get("OBS_TEST_SECONDS", "8")):
         obs.obs_frontend_recording_stop()
-    elif state["step"] == state["running"] + int(os.environ.get("OBS_TEST_RELOAD_AT", "0") or -1):
+    elif int(os.environ.get("OBS_TEST_RELOAD_AT") or 0) > 0 and \
+            state["step"] == state["running"] + int(os.environ["OBS_TEST_RELOAD_AT"]):
         reload_facepaint_script()  # alone in its tick: the reload resets OBS's current-script pointer
 
 

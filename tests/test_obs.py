@@ -101,6 +101,22 @@ def test_conceal_fills_boxes_in_every_pixel_format():
         assert not (planes[0] == 200).any(), fmt
 
 
+def test_held_faces_cover_exactly_what_black_boxes_cover():
+    """A late frame shows the last result's pixels where faces were: the same bytes black boxes would
+    hide, in every plane of every format (so holding leaks nothing more than concealing)."""
+    from facepaint_obs import conceal, paste, plane_shapes
+
+    box = (10.4, 8.2, 31.7, 20.9)
+    for fmt in ("I420", "NV12", "I444", "I422", "YUY2", "UYVY", "BGRA", "RGBA", "BGRX", "Y800"):
+        shapes = plane_shapes(fmt, 64, 48)
+        concealed = [np.full((rows, cols), 200, np.uint8) for cols, rows in shapes]
+        conceal(concealed, fmt, box)
+        held = [np.full((rows, cols), 200, np.uint8) for cols, rows in shapes]
+        paste(held, [np.full_like(p, 7) for p in held], fmt, box)
+        for c, h in zip(concealed, held):
+            assert ((c != 200) == (h == 7)).all(), fmt
+
+
 @pytest.fixture(scope="module")
 def portrait_recording(recording, tmp_path_factory):
     _, _, clip = recording

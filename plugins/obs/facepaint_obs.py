@@ -55,30 +55,45 @@ def plane_shapes(fmt: str, width: int, height: int) -> list[tuple[int, int]]:
             "BGRA": [(width * 4, height)], "BGRX": [(width * 4, height)], "Y800": [(width, height)]}[fmt]
 
 
-def conceal(planes: list[np.ndarray], fmt: str, box: tuple[int, int, int, int] | None) -> None:
-    """Fill ``box`` (x0, y0, x1, y1; None = whole frame) with black, in the frame's own planes."""
+def box_regions(fmt: str, box: tuple[float, float, float, float] | None) -> list[tuple[slice, slice]]:
+    """(rows, byte columns) of ``box`` (x0, y0, x1, y1; None = the whole frame) in each plane."""
     x0, y0, x1, y1 = box if box is not None else (0, 0, 1 << 30, 1 << 30)
     x0, y0, x1, y1 = max(0, int(x0)), max(0, int(y0)), int(np.ceil(x1)), int(np.ceil(y1))
     if fmt in ("RGBA", "BGRA", "BGRX"):
-        px = planes[0]
-        px[y0:y1, x0 * 4:x1 * 4] = 0
-        px[y0:y1, x0 * 4 + 3:x1 * 4:4] = 255
+        return [(slice(y0, y1), slice(x0 * 4, x1 * 4))]
+    if fmt in ("YUY2", "UYVY"):  # whole macropixels (two pixels share their chroma)
+        return [(slice(y0, y1), slice((x0 - x0 % 2) * 2, (x1 + x1 % 2) * 2))]
+    regions = [(slice(y0, y1), slice(x0, x1))]
+    if fmt == "Y800":
+        return regions
+    sx, sy = {"I420": (2, 2), "NV12": (2, 2), "I422": (2, 1), "I444": (1, 1)}[fmt]
+    rows, cols = slice(y0 // sy, -(-y1 // sy)), slice(x0 // sx, -(-x1 // sx))
+    if fmt == "NV12":
+        return regions + [(rows, slice(cols.start * 2, cols.stop * 2))]
+    return regions + [(rows, cols)] * 2
+
+
+def conceal(planes: list[np.ndarray], fmt: str, box: tuple[float, float, float, float] | None) -> None:
+    """Fill ``box`` (x0, y0, x1, y1; None = whole frame) with black, in the frame's own planes."""
+    regions = box_regions(fmt, box)
+    if fmt in ("RGBA", "BGRA", "BGRX"):
+        area = planes[0][regions[0]]
+        area[:] = 0
+        area[:, 3::4] = 255
     elif fmt in ("YUY2", "UYVY"):
-        px = planes[0]
-        x0 -= x0 % 2
-        luma_first = fmt == "YUY2"
-        px[y0:y1, x0 * 2 + (0 if luma_first else 1):x1 * 2:2] = 16
-        px[y0:y1, x0 * 2 + (1 if luma_first else 0):x1 * 2:2] = 128
+        area = planes[0][regions[0]]
+        luma = 0 if fmt == "YUY2" else 1
+        area[:, luma::2] = 16
+        area[:, 1 - luma::2] = 128
     else:
-        planes[0][y0:y1, x0:x1] = 16
-        if fmt == "Y800":
-            return
-        sx, sy = {"I420": (2, 2), "NV12": (2, 2), "I422": (2, 1), "I444": (1, 1)}[fmt]
-        if fmt == "NV12":
-            planes[1][y0 // sy:-(-y1 // sy), (x0 // sx) * 2:(-(-x1 // sx)) * 2] = 128
-        else:
-            for p in planes[1:]:
-                p[y0 // sy:-(-y1 // sy), x0 // sx:-(-x1 // sx)] = 128
+        for i, region in enumerate(regions):
+            planes[i][region] = 16 if i == 0 else 128
+
+
+def paste(planes: list[np.ndarray], source: list[np.ndarray], fmt: str, box: tuple[float, float, float, float]) -> None:
+    """Copy ``box`` of ``source`` (planes of the same layout) over ``planes``."""
+    for plane, src, region in zip(planes, source, box_regions(fmt, box)):
+        plane[region] = src[region]
 
 
 def frame_planes(frame) -> tuple[str | None, list[int], list[np.ndarray]]:
@@ -194,6 +209,7 @@ class FacepaintFilter(EngineLink):
         self.submitted: set[int] = set()
         self.last_faces: list[list[float]] = []
         self.last_faces_seq = -(1 << 30)
+        self.last_output: list[np.ndarray] | None = None  # the last result shown (anonymize)
         self.gpu: dict = {}  # texrender, stage surface, texture of the render path (synchronous sources)
         self.source_ptr = None  # this filter's obs_source_t
 
@@ -238,16 +254,21 @@ class FacepaintFilter(EngineLink):
         if (fmt, frame.width, frame.height, tuple(linesizes)) != self.stream_key:
             self.local.clear()
             self.submitted.clear()
+            self.last_output = None
         self.ensure_open(frame, fmt, linesizes)
         seq = self.seq
         self.stats["frames"] += 1
         self.log_status()
-        # 1. keep the original, and hand it to the service when it has room. At most delay - 2
-        # frames in flight: a service that falls behind then skips frames (hidden below as late)
-        # instead of building a backlog that would make every result late.
+        # 1. keep the original, and hand it to the service when it has room. A frame's result comes
+        # back once ``lookback`` more frames have reached the engine and the queue before it is done,
+        # so at most delay - lookback frames go in flight: a service slower than the source then
+        # skips frames (shown below as late) and the frames it takes still come back in time. (With
+        # delay - 2 in flight, a service at 27 of 30 frames/s ran a queue longer than the delay and
+        # made three results in four late.)
         self.local[seq] = [p.copy() for p in planes]
         self.local.pop(seq - self.delay - 1, None)
-        if self.submit(planes, frame.timestamp, self.delay - 2):
+        lookback = self.client.lookback if self.client is not None else 0
+        if self.submit(planes, frame.timestamp, max(lookback + 2, self.delay - lookback)):
             self.submitted.add(seq)
         self.seq += 1
         client = self.client
@@ -268,8 +289,12 @@ class FacepaintFilter(EngineLink):
                 offset += p.size
             del out
             self.last_faces, self.last_faces_seq = result["faces"], shown
+            if self.mode() == "anonymize":
+                self.last_output = [p.copy() for p in planes]
             return
-        # 3. late or down: the original, hidden where faces were (anonymize) or entirely
+        # 3. late or down: the original, hidden where faces were (anonymize) or entirely. Where faces
+        # were, the last result's pixels stand in (its synthetic faces, held): the same area is
+        # covered as with black boxes, so nothing more can leak, and a late frame does not flash.
         for p, o in zip(planes, original):
             p[:] = o
         self.stats["late"] += 1
@@ -278,7 +303,11 @@ class FacepaintFilter(EngineLink):
         if shown - self.last_faces_seq < 30 and self.last_faces:  # faces seen within the last second
             for x0, y0, x1, y1 in self.last_faces:
                 grow = 0.35 * max(x1 - x0, y1 - y0)
-                conceal(planes, fmt, (x0 - grow, y0 - grow * 1.3, x1 + grow, y1 + grow))
+                box = (x0 - grow, y0 - grow * 1.3, x1 + grow, y1 + grow)
+                if self.last_output is not None:
+                    paste(planes, self.last_output, fmt, box)
+                else:
+                    conceal(planes, fmt, box)
         else:  # no known positions: a face may be anywhere
             conceal(planes, fmt, None)
             self.stats["blank"] += 1
