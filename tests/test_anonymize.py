@@ -29,6 +29,34 @@ def test_anonymize_changes_the_face_and_nothing_far_from_it(astronaut):
     assert "anonymize" in available_modes()
 
 
+def test_the_synthetic_skin_follows_the_expression():
+    """The face model's learned expression look: a smile changes the skin (cheeks, folds) against a
+    neutral face, most around the mouth and cheeks, and no blendshapes means no change."""
+    from facepaint.mesh import canonical_mesh
+    from facepaint.modes.anonymize import FaceModel
+
+    model = FaceModel()
+    assert model.expression(None) is None
+    neutral = model.expression({"jawOpen": 0.0})
+    smile = model.expression({"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9, "eyeSquintLeft": 0.5,
+                              "eyeSquintRight": 0.5, "jawOpen": 0.2})
+    change = np.abs(smile - neutral)
+    assert change.shape == (256, 256) and change.max() > 5
+    uv = (canonical_mesh().uv * 255).astype(int)
+    near_mouth = change[uv[[61, 291, 205, 425], 1], uv[[61, 291, 205, 425], 0]].mean()
+    forehead = change[uv[[10, 151, 9], 1], uv[[10, 151, 9], 0]].mean()
+    assert near_mouth > forehead
+
+
+def test_a_grey_picture_gets_a_grey_face(astronaut):
+    """Drawn eyes and teeth take the scene's colourfulness: no blue irises in a black-and-white photo."""
+    grey = np.repeat(astronaut.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
+    with Engine(mode="anonymize", device="cpu") as engine:
+        out = engine.process(Frame(grey)).image.astype(int)
+    assert engine.mode.stats["redrawn"] == 1
+    assert np.abs(out - out.mean(axis=2, keepdims=True)).max() <= 2
+
+
 def test_seed_picks_the_synthetic_person(astronaut):
     def run(seed):
         with Engine(mode="anonymize", device="cpu", seed=seed) as engine:

@@ -110,3 +110,5 @@ def test_face_model_rebuilds_from_its_script(tmp_path):
 
     identity = FaceModel(out).sample(np.random.default_rng(0))
     assert identity.texture.shape == (256, 256) and 20 < identity.texture.mean() < 235
+    assert model["expression_deltas"].shape == (len(model["expression_names"]), 128, 128)
+    assert "mouthSmileLeft" in list(model["expression_names"])

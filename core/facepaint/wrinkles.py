@@ -85,12 +85,14 @@ def crease_weights(blendshapes: dict[str, float], dead_zone: float = 0.25) -> di
     return {name: float(np.clip((value - dead_zone) / (1 - dead_zone), 0, 1)) for name, value in raw.items()}
 
 
-def crease_shading(blendshapes: dict[str, float] | None, depth: float = 0.45) -> np.ndarray | None:
-    """A UV-space multiplier (1 = no change) for this frame's expression, or None for none."""
+def crease_shading(blendshapes: dict[str, float] | None, depth: float = 0.45,
+                   kinds: tuple[str, ...] = ("smile", "squint", "brows_up", "frown")) -> np.ndarray | None:
+    """A UV-space multiplier (1 = no change) for this frame's expression (only the creases named in
+    ``kinds``), or None for none."""
     if not blendshapes:
         return None
-    weights = crease_weights(blendshapes)
-    if max(weights.values()) <= 0.0:
+    weights = {name: w for name, w in crease_weights(blendshapes).items() if name in kinds}
+    if not weights or max(weights.values()) <= 0.0:
         return None
     maps = crease_maps()
     darkening = sum(np.clip(w, 0, 1) * maps[name] for name, w in weights.items())

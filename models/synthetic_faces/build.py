@@ -12,6 +12,11 @@ the skin), then the model stores:
 - ``mean``: the average texture (256 x 256 luminance), a face of nobody;
 - ``components``/``scales``: the main ways the faces differ (PCA, 128 x 128), so each track can get
   its own synthetic person: mean + sum(c_i * scale_i * component_i) with small random c_i;
+- ``expression_names``/``expression_deltas``/``expression_means``: how the skin changes with the
+  expression (smile folds, raised cheeks, brow furrows, a dropped jaw): a ridge regression, per
+  texel, of the normalised textures on the faces' blendshapes (128 x 128 per blendshape). The
+  renderer adds sum(delta_k * (blendshape_k - mean_k)) to a track's texture every frame, so its
+  synthetic skin creases the way the population's does for this expression;
 - ``sources``: how many faces went in.
 
 No single person can come back out: the mean blends every face, and identities are sampled with
@@ -29,6 +34,12 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 SIZE, SMALL, COMPONENTS = 256, 128, 16
+# Blendshapes whose look on the skin the model learns (both sides: the mirrored photos teach symmetry).
+EXPRESSIONS = ["mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight", "mouthStretchLeft",
+               "mouthStretchRight", "mouthPressLeft", "mouthPressRight", "jawOpen", "cheekSquintLeft",
+               "cheekSquintRight", "eyeSquintLeft", "eyeSquintRight", "eyeWideLeft", "eyeWideRight",
+               "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
+               "noseSneerLeft", "noseSneerRight"]
 
 
 def skin_stats(texture: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
@@ -47,7 +58,7 @@ def collect(data: Path, limit: int | None):
 
     unwrapper = UVUnwrapper(SIZE)
     photos = sorted((data / "images" / "expressions" / "labelled").glob("*.jpg"))[:limit]
-    textures, weights, names = [], [], []
+    textures, weights, names, expressions = [], [], [], []
     stack = FaceStack()
     try:
         for photo in photos:
@@ -70,9 +81,10 @@ def collect(data: Path, limit: int | None):
                 textures.append(texture)
                 weights.append(visible)
                 names.append(photo.name + (" (mirrored)" if mirrored else ""))
+                expressions.append([face.blendshapes[k] for k in EXPRESSIONS])
     finally:
         stack.close()
-    return textures, weights, names
+    return textures, weights, names, np.array(expressions, np.float32)
 
 
 def mouth_region(unwrapper) -> np.ndarray:
@@ -84,6 +96,32 @@ def mouth_region(unwrapper) -> np.ndarray:
     mask = np.zeros((SIZE, SIZE), np.uint8)
     cv2.fillPoly(mask, [polygon], 1)
     return cv2.dilate(mask, np.ones((5, 5), np.uint8)).astype(np.float32)
+
+
+def expression_model(normalised: np.ndarray, weights: np.ndarray, expressions: np.ndarray,
+                     spread: float, ridge: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """(deltas (K, SMALL, SMALL) in luminance units per unit of blendshape, blendshape means (K,)).
+
+    Per texel, weighted least squares of the texture on the centred blendshapes (texels a face did
+    not show weigh nothing), with a ridge so rare expressions cannot fit one person's face."""
+    import cv2
+
+    small = np.stack([cv2.resize(t, (SMALL, SMALL), interpolation=cv2.INTER_AREA) for t in normalised])
+    w = np.stack([cv2.resize(t, (SMALL, SMALL), interpolation=cv2.INTER_AREA) for t in weights])
+    means = expressions.mean(0)
+    x = expressions - means  # (N, K)
+    n, k = x.shape
+    flat_t, flat_w = small.reshape(n, -1), w.reshape(n, -1)  # (N, T)
+    # Per texel: (X^T W X + ridge * N_eff/N * I) beta = X^T W (t - mean_t).
+    t_mean = (flat_t * flat_w).sum(0) / np.maximum(flat_w.sum(0), 1e-6)
+    lhs = np.einsum("nt,ni,nj->tij", flat_w, x, x)
+    scale = flat_w.sum(0) / n
+    lhs += ridge * (x.var(0).mean() * n) * scale[:, None, None] * np.eye(k)[None] / 10
+    rhs = np.einsum("nt,ni,nt->ti", flat_w, x, flat_t - t_mean[None])
+    beta = np.linalg.solve(lhs + 1e-6 * np.eye(k)[None], rhs[..., None])[..., 0]  # (T, K)
+    deltas = beta.T.reshape(k, SMALL, SMALL)
+    deltas = np.stack([cv2.GaussianBlur(d, (0, 0), 1.0) for d in deltas]) * spread
+    return deltas.astype(np.float32), means.astype(np.float32)
 
 
 def build(textures, weights, face_mask):
@@ -110,7 +148,8 @@ def build(textures, weights, face_mask):
     k = min(COMPONENTS, len(singular))
     scales = singular[:k] / np.sqrt(max(len(flat) - 1, 1))
     components = vt[:k].reshape(k, SMALL, SMALL) * spread  # in luminance units
-    return mean.astype(np.float32), components.astype(np.float16), scales.astype(np.float32)
+    return (mean.astype(np.float32), components.astype(np.float16), scales.astype(np.float32),
+            stack, float(spread))
 
 
 def main() -> int:
@@ -118,17 +157,21 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N photos (tests)")
     parser.add_argument("--out", type=Path, default=HERE / "synthetic_faces.npz")
+    parser.add_argument("--ridge", type=float, default=10.0, help="regularisation of the expression model")
     args = parser.parse_args()
     from facepaint.render import UVUnwrapper
 
-    textures, weights, names = collect(args.data, args.limit)
+    textures, weights, names, expressions = collect(args.data, args.limit)
     if len(textures) < 2:
         print(f"build: need at least 2 usable faces, found {len(textures)}", file=sys.stderr)
         return 2
-    mean, components, scales = build(textures, weights, UVUnwrapper(SIZE).mask)
+    mean, components, scales, normalised, spread = build(textures, weights, UVUnwrapper(SIZE).mask)
+    deltas, expression_means = expression_model(normalised, np.stack(weights), expressions, spread, args.ridge)
     tmp = args.out.with_name(args.out.stem + ".partial.npz")
     np.savez_compressed(tmp, mean=mean.astype(np.float16), components=components, scales=scales,
-                        sources=np.array(len(textures)), names=np.array(names))
+                        sources=np.array(len(textures)), names=np.array(names),
+                        expression_names=np.array(EXPRESSIONS), expression_deltas=deltas.astype(np.float16),
+                        expression_means=expression_means)
     tmp.replace(args.out)
     print(f"build: {len(textures)} faces -> {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     return 0

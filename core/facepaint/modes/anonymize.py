@@ -6,16 +6,18 @@ Per face, per frame:
    geometry, head pose, blinks and mouth shape are the person's own;
 2. the skin is drawn from the track's synthetic identity: a luminance texture sampled from the
    project's face model (models/synthetic_faces: the average of ~170 unwrapped faces plus a small
-   random mix of its principal variations, chosen once per track from ``seed`` and the track id);
-3. colour and lighting come from the scene: the original face's pixels blurred with a sigma of a
-   quarter of the face (skin tone, light direction), times the synthetic detail;
-4. expression creases (smile folds, crow's feet, brow lines) are drawn from the blendshapes;
+   random mix of its principal variations, chosen once per track from ``seed`` and the track id),
+   plus the model's learned look of this frame's expression (per-blendshape texture changes);
+3. colour and lighting come from the scene: a smooth quadratic field fitted to the original
+   face's pixels (skin tone, light direction), times the synthetic detail;
+4. smile folds and crow's feet are deepened from the blendshapes;
 5. eyes are drawn fresh (sclera, an iris of the identity's colour at the tracked iris landmarks,
    so gaze follows) and an open mouth gets a synthetic interior and upper teeth;
 6. the result is feathered into the frame inside the mesh outline.
 
-What the generator sees of the original face: its landmarks (geometry, expression, gaze), and
-its pixels only through that heavy blur. Faces it cannot redraw well (no fresh landmarks, too
+What the generator sees of the original face: its landmarks and blendshapes (geometry,
+expression, gaze), its pixels only through that smooth field (and, half-matched, along the top of
+the forehead where the drawing meets real skin), and its lips' mean colour. Faces it cannot redraw well (no fresh landmarks, too
 small, turned too far) are hidden with the irreversible fallback (``hide.py``).
 """
 
@@ -60,6 +62,20 @@ class FaceModel:
         self.components = np.stack([cv2.resize(c.astype(np.float32), size[::-1], interpolation=cv2.INTER_LINEAR)
                                     for c in data["components"]])
         self.scales = data["scales"].astype(np.float32)
+        # How the skin changes with the expression (absent from models built before it existed).
+        self.expression_names: list[str] = [str(n) for n in data["expression_names"]] if "expression_names" in data else []
+        self.expression_deltas = data["expression_deltas"].astype(np.float32) if self.expression_names else None
+        self.expression_means = data["expression_means"].astype(np.float32) if self.expression_names else None
+
+    def expression(self, blendshapes: dict | None, gain: float = 1.0) -> np.ndarray | None:
+        """The texture change (256 x 256 luminance) for this frame's blendshapes, or None."""
+        import cv2
+
+        if self.expression_deltas is None or not blendshapes or gain <= 0:
+            return None
+        weights = np.array([blendshapes.get(n, 0.0) for n in self.expression_names], np.float32)
+        small = np.tensordot(gain * (weights - self.expression_means), self.expression_deltas, axes=1)
+        return cv2.resize(small, self.mean.shape[::-1], interpolation=cv2.INTER_LINEAR)
 
     def sample(self, rng: np.random.Generator, spread: float = 1.0) -> SyntheticIdentity:
         """A synthetic person: the mean plus a random mix, kept inside the training spread."""
@@ -100,6 +116,29 @@ def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np
     return v / (np.maximum(wt, 1e-4)[..., None] if values.ndim == 3 else np.maximum(wt, 1e-4))
 
 
+def _smooth_light(source: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The face's colour and lighting as a quadratic field per channel (least squares over the
+    face's pixels): the light's direction and falloff, but no local dark patch (a moustache, a
+    beard, glasses' shadows) that a blur would carry over as a blob."""
+    import cv2
+
+    h, w = weight.shape
+    step = max(1, int(np.sqrt(h * w / 4000)))  # fit on about 4000 pixels
+    ys, xs = np.mgrid[0:h:step, 0:w:step]
+    inside = weight[ys, xs] > 0.5
+    if inside.sum() < 12:
+        return _normalized_blur(source, weight, max(h, w) / 4.0)
+    u, v = xs[inside] / max(w, 1) - 0.5, ys[inside] / max(h, 1) - 0.5
+    basis = np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], 1)
+    values = source[ys, xs][inside]
+    coef, *_ = np.linalg.lstsq(basis, values, rcond=None)
+    gu, gv = np.meshgrid(np.arange(w, dtype=np.float32) / max(w, 1) - 0.5, np.arange(h, dtype=np.float32) / max(h, 1) - 0.5)
+    full = np.stack([np.ones_like(gu), gu, gv, gu * gu, gv * gv, gu * gv], -1)
+    light = full @ coef.astype(np.float32)
+    low, high = values.min(0), values.max(0)
+    return np.clip(light, low, high).astype(np.float32)
+
+
 @register_mode("anonymize")
 class Anonymize(Mode):
     """See the module docstring. ``min_size``: smallest face (px) redrawn rather than hidden;
@@ -107,7 +146,7 @@ class Anonymize(Mode):
 
     def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
                  max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.2,
-                 light_blur: float = 4.0, reshape: float = 1.5,
+                 light_blur: float = 4.0, reshape: float = 1.5, expression_gain: float = 1.0,
                  faces: str = "all", keep: list | tuple = (), style: str | None = None,
                  style_strength: float = 1.0, style_detail: float = 0.7):
         super().__init__(device)
@@ -120,7 +159,8 @@ class Anonymize(Mode):
         self.max_yaw = max_yaw
         self.work_size = work_size
         self.detail_gain = detail_gain
-        self.light_blur = light_blur  # lighting comes from the original blurred by face size / this
+        self.light_blur = light_blur  # the synthetic skin's own shading: its blur by face size / this
+        self.expression_gain = expression_gain  # how much of the learned expression look to draw
         self.selector = FaceSelector(faces, keep)
         self.shapes = ShapeNeutralizer(strength=reshape) if reshape > 0 else None
         self.identities: dict[int, SyntheticIdentity] = {}
@@ -211,12 +251,19 @@ class Anonymize(Mode):
         mask = covered.astype(np.float32)
         size = face.size * scale
         source = src[ys, xs].astype(np.float32)
-        synthetic = sample_texture(identity.texture, raster)
-        crease = crease_shading(face.blendshapes)
+        texture = identity.texture
+        change = self.model.expression(face.blendshapes, self.expression_gain)
+        if change is not None:  # this frame's expression on the synthetic skin (learned)
+            texture = np.clip(texture + change, 1, 255)
+        synthetic = sample_texture(texture, raster)
+        # Drawn creases only where the learned expression model is weakest (smile folds, crow's
+        # feet): drawn forehead lines read as a band across the brow, and the frown line turned
+        # smiles angry (MediaPipe reports some browDown in most smiles).
+        crease = crease_shading(face.blendshapes, kinds=("smile", "squint"))
         if crease is not None:  # smile folds, crow's feet, brow lines of this frame's expression
             synthetic *= np.where(raster.mask, sample_texture(crease, raster), 1.0)
         sigma = max(size / self.light_blur, 1.5)
-        light = _normalized_blur(source, mask, sigma)  # the scene's colour and lighting, no detail
+        light = _smooth_light(source, mask)  # the scene's colour and lighting: a smooth field
         drawn_mask = raster.mask.astype(np.float32)
         base = _normalized_blur(synthetic, drawn_mask, sigma)
         # Fade the synthetic detail out towards the mesh outline: the model's rim carries a little
@@ -237,6 +284,13 @@ class Anonymize(Mode):
         for contour, iris_centre in ((RIGHT_EYE, RIGHT_IRIS), (LEFT_EYE, LEFT_IRIS)):
             self._draw_eye(drawn, points, contour, iris_centre, identity, light_level, shape)
         draw_mouth_interior(drawn, points, light_level, shape)
+
+        # A grey picture gets grey eyes and teeth: the drawn parts keep only as much colour as the
+        # scene's skin has (the light field is the scene's own colour).
+        chroma = float(np.abs(light[mask > 0] - light[mask > 0].mean(axis=1, keepdims=True)).mean())
+        if chroma < 3.0:
+            grey = drawn.mean(axis=2, keepdims=True)
+            drawn += (1 - chroma / 3.0) * (grey - drawn)
 
         # Seam removal (a cheap stand-in for Poisson blending): the difference between the real
         # skin and the drawing along the outline is spread inwards, fading with distance, so the
