@@ -17,8 +17,9 @@ Per face, per frame:
 
 What the generator sees of the original face: its landmarks and blendshapes (geometry,
 expression, gaze), its pixels only through that smooth field (and, half-matched, along the top of
-the forehead where the drawing meets real skin), and its lips' mean colour. Faces it cannot redraw well (no fresh landmarks, too
-small, turned too far) are hidden with the irreversible fallback (``hide.py``).
+the forehead where the drawing meets real skin), and its lips' mean colour. Faces it cannot
+redraw well (no fresh landmarks, too small, turned too far) are hidden with the irreversible
+fallback (``hide.py``).
 """
 
 from __future__ import annotations
@@ -120,8 +121,6 @@ def _smooth_light(source: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """The face's colour and lighting as a quadratic field per channel (least squares over the
     face's pixels): the light's direction and falloff, but no local dark patch (a moustache, a
     beard, glasses' shadows) that a blur would carry over as a blob."""
-    import cv2
-
     h, w = weight.shape
     step = max(1, int(np.sqrt(h * w / 4000)))  # fit on about 4000 pixels
     ys, xs = np.mgrid[0:h:step, 0:w:step]
@@ -260,7 +259,7 @@ class Anonymize(Mode):
         # feet): drawn forehead lines read as a band across the brow, and the frown line turned
         # smiles angry (MediaPipe reports some browDown in most smiles).
         crease = crease_shading(face.blendshapes, kinds=("smile", "squint"))
-        if crease is not None:  # smile folds, crow's feet, brow lines of this frame's expression
+        if crease is not None:
             synthetic *= np.where(raster.mask, sample_texture(crease, raster), 1.0)
         sigma = max(size / self.light_blur, 1.5)
         light = _smooth_light(source, mask)  # the scene's colour and lighting: a smooth field
