@@ -75,7 +75,8 @@ class FaceModel:
         if self.expression_deltas is None or not blendshapes or gain <= 0:
             return None
         weights = np.array([blendshapes.get(n, 0.0) for n in self.expression_names], np.float32)
-        small = np.tensordot(gain * (weights - self.expression_means), self.expression_deltas, axes=1)
+        # einsum, not tensordot: no BLAS call (see facepaint/__init__.py on BLAS threads)
+        small = np.einsum("k,kyx->yx", gain * (weights - self.expression_means), self.expression_deltas)
         return cv2.resize(small, self.mean.shape[::-1], interpolation=cv2.INTER_LINEAR)
 
     def sample(self, rng: np.random.Generator, spread: float = 1.0) -> SyntheticIdentity:
@@ -121,6 +122,8 @@ def _smooth_light(source: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """The face's colour and lighting as a quadratic field per channel (least squares over the
     face's pixels): the light's direction and falloff, but no local dark patch (a moustache, a
     beard, glasses' shadows) that a blur would carry over as a blob."""
+    import cv2
+
     h, w = weight.shape
     step = max(1, int(np.sqrt(h * w / 4000)))  # fit on about 4000 pixels
     ys, xs = np.mgrid[0:h:step, 0:w:step]
@@ -129,11 +132,18 @@ def _smooth_light(source: np.ndarray, weight: np.ndarray) -> np.ndarray:
         return _normalized_blur(source, weight, max(h, w) / 4.0)
     u, v = xs[inside] / max(w, 1) - 0.5, ys[inside] / max(h, 1) - 0.5
     basis = np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], 1)
-    values = source[ys, xs][inside]
-    coef, *_ = np.linalg.lstsq(basis, values, rcond=None)
-    gu, gv = np.meshgrid(np.arange(w, dtype=np.float32) / max(w, 1) - 0.5, np.arange(h, dtype=np.float32) / max(h, 1) - 0.5)
-    full = np.stack([np.ones_like(gu), gu, gv, gu * gu, gv * gv, gu * gv], -1)
-    light = full @ coef.astype(np.float32)
+    values = source[ys, xs][inside].astype(np.float64)
+    # Normal equations with einsum (6 x 6, no BLAS threads), a little ridge for flat faces.
+    gram = np.einsum("ni,nj->ij", basis, basis) + 1e-6 * np.eye(6)
+    coef = np.linalg.solve(gram, np.einsum("ni,nc->ic", basis, values)).astype(np.float32)
+    # The field is smooth: evaluate it on the fitting grid and scale that up.
+    cw, ch = -(-w // step), -(-h // step)
+    # at the pixels cv2.resize takes each coarse sample to (centres of step x step blocks)
+    gu, gv = np.meshgrid(((np.arange(cw) + 0.5) * w / cw - 0.5).astype(np.float32) / max(w, 1) - 0.5,
+                         ((np.arange(ch) + 0.5) * h / ch - 0.5).astype(np.float32) / max(h, 1) - 0.5)
+    grid = np.stack([np.ones_like(gu), gu, gv, gu * gu, gv * gv, gu * gv], -1)
+    coarse = np.einsum("yxi,ic->yxc", grid, coef)
+    light = coarse if step == 1 else cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
     low, high = values.min(0), values.max(0)
     return np.clip(light, low, high).astype(np.float32)
 
