@@ -173,6 +173,9 @@ class _Client:
         self.memory: mmap.mmap | None = None
         self.path: str | None = None
         self.slots = 0
+        # The client's thread works with the engine while the service's thread may close it on
+        # shutdown: one at a time (two closes of one MediaPipe landmarker crash the process).
+        self._engine_lock = threading.RLock()
 
     def send(self, message: dict) -> None:
         self.conn.sendall((json.dumps(message) + "\n").encode())
@@ -185,9 +188,11 @@ class _Client:
                 op = message.get("op")
                 try:
                     if op == "open":
-                        self.open(message)
+                        with self._engine_lock:
+                            self.open(message)
                     elif op == "frame":
-                        self.frame(message)
+                        with self._engine_lock:
+                            self.frame(message)
                     elif op == "status":
                         self.send({"op": "status", **self.service.status()})
                     else:
@@ -285,15 +290,16 @@ class _Client:
         del view
 
     def close_engine(self) -> None:
-        if self.engine is not None:
-            self.engine.close()
-            self.engine = None
-        if self.memory is not None:
-            self.memory.close()
-            self.memory = None
-        if self.path is not None:
-            Path(self.path).unlink(missing_ok=True)
-            self.path = None
+        with self._engine_lock:
+            engine, self.engine = self.engine, None
+            if engine is not None:
+                engine.close()
+            if self.memory is not None:
+                self.memory.close()
+                self.memory = None
+            if self.path is not None:
+                Path(self.path).unlink(missing_ok=True)
+                self.path = None
 
     def close(self) -> None:
         self.close_engine()
