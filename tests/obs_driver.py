@@ -2,7 +2,9 @@
 filter to the media source "face" (as a user would), records for a few seconds, then writes a
 marker file. Settings come from the environment: FACEPAINT_EXE, OBS_TEST_SECONDS, OBS_TEST_DONE,
 OBS_TEST_FILTER (0: record without the filter, for the lag comparison), OBS_TEST_PORTRAIT (a picture:
-add a "facepaint portrait" source driven by "face" instead of the filter)."""
+add a "facepaint portrait" source driven by "face" instead of the filter), OBS_TEST_RELOAD_AT (seconds
+into the recording at which FACEPAINT_SCRIPT is reloaded as Reload Scripts does). Recording starts
+once the engine runs."""
 
 import ctypes
 import os
