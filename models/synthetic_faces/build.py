@@ -99,7 +99,7 @@ def mouth_region(unwrapper) -> np.ndarray:
 
 
 def expression_model(normalised: np.ndarray, weights: np.ndarray, expressions: np.ndarray,
-                     spread: float, ridge: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+                     spread: float, ridge: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """(deltas (K, SMALL, SMALL) in luminance units per unit of blendshape, blendshape means (K,)).
 
     Per texel, weighted least squares of the texture on the centred blendshapes (texels a face did
@@ -112,11 +112,11 @@ def expression_model(normalised: np.ndarray, weights: np.ndarray, expressions: n
     x = expressions - means  # (N, K)
     n, k = x.shape
     flat_t, flat_w = small.reshape(n, -1), w.reshape(n, -1)  # (N, T)
-    # Per texel: (X^T W X + ridge * N_eff/N * I) beta = X^T W (t - mean_t).
+    # Per texel: (X^T W X + ridge * var(X) * N_eff * I) beta = X^T W (t - mean_t), N_eff = the
+    # texel's total weight: the penalty grows with the data, so ridge means the same everywhere.
     t_mean = (flat_t * flat_w).sum(0) / np.maximum(flat_w.sum(0), 1e-6)
     lhs = np.einsum("nt,ni,nj->tij", flat_w, x, x)
-    scale = flat_w.sum(0) / n
-    lhs += ridge * (x.var(0).mean() * n) * scale[:, None, None] * np.eye(k)[None] / 10
+    lhs += ridge * x.var(0).mean() * flat_w.sum(0)[:, None, None] * np.eye(k)[None]
     rhs = np.einsum("nt,ni,nt->ti", flat_w, x, flat_t - t_mean[None])
     beta = np.linalg.solve(lhs + 1e-6 * np.eye(k)[None], rhs[..., None])[..., 0]  # (T, K)
     deltas = beta.T.reshape(k, SMALL, SMALL)
@@ -157,7 +157,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N photos (tests)")
     parser.add_argument("--out", type=Path, default=HERE / "synthetic_faces.npz")
-    parser.add_argument("--ridge", type=float, default=10.0, help="regularisation of the expression model")
+    parser.add_argument("--ridge", type=float, default=1.0, help="regularisation of the expression model")
     args = parser.parse_args()
     from facepaint.render import UVUnwrapper
 

@@ -285,10 +285,10 @@ class Anonymize(Mode):
         offset = np.array([raster.x0, raster.y0], np.float32)
         points = landmarks[:, :2] - offset
         shape = mask.shape
-        brightness = float(np.clip(light[mask > 0].mean() / 150.0, 0.35, 1.4))
         # Teeth and sclera are white whatever the skin: scale them by the scene's light level
         # (the brightest skin), not by the skin's own tone.
-        light_level = float(np.clip(np.percentile(light[mask > 0].max(axis=1), 95) / 200.0, 0.45, 1.25))
+        skin_light = light[mask > 0]
+        light_level = float(np.clip(np.percentile(skin_light.max(axis=1), 95) / 200.0, 0.45, 1.25))
         self._tint_lips(drawn, source, points, mask, shape)
         for contour, iris_centre in ((RIGHT_EYE, RIGHT_IRIS), (LEFT_EYE, LEFT_IRIS)):
             self._draw_eye(drawn, points, contour, iris_centre, identity, light_level, shape)
@@ -296,7 +296,7 @@ class Anonymize(Mode):
 
         # A grey picture gets grey eyes and teeth: the drawn parts keep only as much colour as the
         # scene's skin has (the light field is the scene's own colour).
-        chroma = float(np.abs(light[mask > 0] - light[mask > 0].mean(axis=1, keepdims=True)).mean())
+        chroma = float(np.abs(skin_light - skin_light.mean(axis=1, keepdims=True)).mean())
         if chroma < 3.0:
             grey = drawn.mean(axis=2, keepdims=True)
             drawn += (1 - chroma / 3.0) * (grey - drawn)
