@@ -44,3 +44,17 @@ def test_expression_survives_the_reshape(astronaut, landmarker, detector):
     gap = lambda lm: lm[14, 1] - lm[13, 1]  # inner lips: mouth opening
     assert abs(gap(out) - gap(fit.landmarks)) < 1.0
     assert 0.2 < np.abs(out - fit.landmarks)[:, :2].mean() < 5
+
+
+def test_a_smile_is_not_taken_for_face_shape():
+    """Smiles lift the cheeks and nose wings: the reshape must not measure that as proportions and
+    pull the mouth corners back down (it took the smile out of anonymized faces)."""
+    neutral = ShapeNeutralizer(strength=1.5, smoothing=1.0)
+    face = posed_canonical(yaw_deg=0.0)
+    smile = face.copy()
+    lift = 0.08 * (face[152, 1] - face[10, 1])  # 8% of the face height, upwards
+    for i in (61, 291, 116, 345, 123, 352, 205, 425, 98, 327, 64, 294, 48, 278, 2):
+        smile[i, 1] -= lift
+    out = neutral.neutralize(1, smile)
+    for corner in (61, 291):
+        assert abs(out[corner, 1] - smile[corner, 1]) < 0.15 * lift
