@@ -48,6 +48,28 @@ def test_the_synthetic_skin_follows_the_expression():
     assert near_mouth > forehead
 
 
+def test_each_synthetic_person_has_its_own_dark_brows(astronaut):
+    """The averaged texture's brows are faint: each synthetic person gets drawn brows, darker than
+    the forehead above them, and different people get different brows."""
+    from facepaint.draw import RIGHT_BROW
+    from facepaint.features import polygon_mask
+
+    def brow_and_forehead(**options):
+        with Engine(mode="anonymize", device="cpu", **options) as engine:
+            result = engine.process(Frame(astronaut))
+        (face,) = result.faces
+        grey = result.image.mean(axis=2)
+        brow = polygon_mask(face.landmarks[RIGHT_BROW[:5] + RIGHT_BROW[5:][::-1], :2], grey.shape) > 0.5
+        above = np.roll(brow, -int(face.size * 0.12), axis=0)
+        return grey[brow].mean(), grey[above].mean(), engine.mode.identity(face.track_id).brows
+
+    drawn, forehead, style = brow_and_forehead()
+    plain, plain_forehead, _ = brow_and_forehead(brows=False)
+    assert drawn < forehead - 15 and drawn < plain - 8
+    assert abs(forehead - plain_forehead) < 3
+    assert brow_and_forehead(seed=1)[2] != style
+
+
 def test_a_grey_picture_gets_a_grey_face(astronaut):
     """Drawn eyes and teeth take the scene's colourfulness: no blue irises in a black-and-white photo."""
     grey = np.repeat(astronaut.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import assets
-from ..draw import FACE_OVAL, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_EYE
+from ..draw import FACE_OVAL, LEFT_BROW, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_BROW, RIGHT_EYE
 from ..features import draw_mouth_interior, opening_mask, polygon_mask, window
 from ..errors import FacepaintError
 from ..hide import FALLBACKS, hide_face
@@ -42,6 +42,7 @@ from . import Mode, register_mode
 
 IRIS_COLOURS = np.array([  # RGB: dark brown, brown, hazel, green, grey-blue, blue
     (60, 38, 25), (95, 62, 38), (120, 95, 55), (85, 105, 70), (95, 110, 125), (70, 100, 145)], np.float32)
+SCLERA = np.array([190, 182, 176], np.float32)  # RGB at a light level of 1
 RIGHT_IRIS, LEFT_IRIS = 468, 473  # centre points; the next four of each ring the iris
 
 
@@ -49,6 +50,7 @@ RIGHT_IRIS, LEFT_IRIS = 468, 473  # centre points; the next four of each ring th
 class SyntheticIdentity:
     texture: np.ndarray  # (256, 256) float32 luminance
     iris: np.ndarray  # (3,) RGB
+    brows: tuple[float, float, float] = (1.0, 0.5, 0.0)  # thickness (x the landmarks'), darkness, arch
 
 
 class FaceModel:
@@ -80,7 +82,8 @@ class FaceModel:
         return cv2.resize(small, self.mean.shape[::-1], interpolation=cv2.INTER_LINEAR)
 
     def sample(self, rng: np.random.Generator, spread: float = 1.0) -> SyntheticIdentity:
-        """A synthetic person: the mean plus a random mix, kept inside the training spread."""
+        """A synthetic person: the mean plus a random mix, kept inside the training spread, and
+        its own brows."""
         import cv2
 
         coefficients = np.clip(rng.normal(0.0, spread, len(self.scales)), -1.5, 1.5) * self.scales
@@ -90,7 +93,8 @@ class FaceModel:
         grain = cv2.GaussianBlur(rng.normal(0, 1, texture.shape).astype(np.float32), (0, 0), 0.7)
         texture = texture * (1 + 0.015 * grain / max(float(grain.std()), 1e-6))
         iris = IRIS_COLOURS[rng.integers(len(IRIS_COLOURS))] * rng.uniform(0.85, 1.15)
-        return SyntheticIdentity(np.clip(texture, 1, 255).astype(np.float32), iris.astype(np.float32))
+        brows = (float(rng.uniform(0.55, 1.25)), float(rng.uniform(0.35, 0.7)), float(rng.uniform(-0.15, 0.25)))
+        return SyntheticIdentity(np.clip(texture, 1, 255).astype(np.float32), iris.astype(np.float32), brows)
 
 
 def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
@@ -155,7 +159,7 @@ class Anonymize(Mode):
 
     def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
                  max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.2,
-                 light_blur: float = 4.0, reshape: float = 1.5, expression_gain: float = 1.0,
+                 light_blur: float = 4.0, reshape: float = 1.5, expression_gain: float = 1.0, brows: bool = True,
                  faces: str = "all", keep: list | tuple = (), style: str | None = None,
                  style_strength: float = 1.0, style_detail: float = 0.7):
         super().__init__(device)
@@ -170,6 +174,7 @@ class Anonymize(Mode):
         self.detail_gain = detail_gain
         self.light_blur = light_blur  # the synthetic skin's own shading: its blur by face size / this
         self.expression_gain = expression_gain  # how much of the learned expression look to draw
+        self.brows = brows  # draw each synthetic person's own brows
         self.selector = FaceSelector(faces, keep)
         self.shapes = ShapeNeutralizer(strength=reshape) if reshape > 0 else None
         self.identities: dict[int, SyntheticIdentity] = {}
@@ -290,6 +295,9 @@ class Anonymize(Mode):
         skin_light = light[mask > 0]
         light_level = float(np.clip(np.percentile(skin_light.max(axis=1), 95) / 200.0, 0.45, 1.25))
         self._tint_lips(drawn, source, points, mask, shape)
+        if self.brows:
+            for brow in (RIGHT_BROW, LEFT_BROW):
+                self._draw_brow(drawn, points, brow, identity.brows, shape)
         for contour, iris_centre in ((RIGHT_EYE, RIGHT_IRIS), (LEFT_EYE, LEFT_IRIS)):
             self._draw_eye(drawn, points, contour, iris_centre, identity, light_level, shape)
         draw_mouth_interior(drawn, points, light_level, shape)
@@ -362,6 +370,33 @@ class Anonymize(Mode):
         drawn[ys, xs] *= 1 + soft * (ratio - 1)
 
     @staticmethod
+    def _draw_brow(drawn, points, brow, style, shape) -> None:
+        """The synthetic person's own brow over the landmarks' brow line: its thickness, darkness
+        and arch (the averaged texture's brows are faint, and brows are much of a face's look)."""
+        import cv2
+
+        thickness, darkness, arch = style
+        lower, upper = points[brow[:5]], points[brow[5:]]  # outer -> inner along each edge
+        middle = (lower + upper) / 2
+        half = (upper - lower) / 2 * thickness
+        # Arch: lift the middle of the brow by a fraction of its thickness (0 at the ends).
+        lift = arch * np.sin(np.linspace(0.15, 1.0, 5) * np.pi)[:, None] * (upper - lower)
+        polygon = np.concatenate([middle - half + lift, (middle + half + lift)[::-1]])
+        win = window(polygon, list(range(len(polygon))), shape, pad=3)
+        if win is None:
+            return
+        ys, xs, local = win
+        sub = (ys.stop - ys.start, xs.stop - xs.start)
+        hair = polygon_mask(local, sub)
+        width = float(np.linalg.norm(points[brow[4]] - points[brow[0]]))
+        taper = np.clip((np.arange(sub[1], dtype=np.float32) - (local[:5, 0].min())) / max(width, 1.0), 0, 1)
+        if points[brow[0], 0] > points[brow[4], 0]:  # outer end on the right: taper the other way
+            taper = taper[::-1]
+        strength = darkness * (0.55 + 0.45 * taper)[None, :]
+        soft = cv2.GaussianBlur(hair, (0, 0), max(0.6, width / 40.0)) * strength
+        drawn[ys, xs] *= (1 - soft)[..., None]
+
+    @staticmethod
     def _draw_eye(drawn, points, contour, iris_centre, identity, light_level, shape) -> None:
         import cv2
 
@@ -375,7 +410,7 @@ class Anonymize(Mode):
         radius = max(float(np.mean(np.linalg.norm(ring_points - centre, axis=1))), 0.8)
         dist = np.hypot(xx - centre[0], yy - centre[1])
         layer = np.empty(sub + (3,), np.float32)
-        layer[:] = np.array([190, 182, 176], np.float32) * light_level  # sclera
+        layer[:] = SCLERA * light_level
         ring = np.clip(dist / radius, 0, 1)[..., None]
         iris = identity.iris * (1.15 - 0.45 * ring) * light_level
         inside = np.clip(radius + 0.5 - dist, 0, 1)[..., None]
