@@ -5,8 +5,9 @@ identity, animate's portrait) and the model-building scripts that unwrap photos 
 
 - ``rasterize`` draws triangle ids into an id map (OpenCV's polygon fill, painter's order by
   depth so the near side of a turned head hides the far side);
-- ``barycentric`` turns (pixel, triangle) into weights, so any per-vertex attribute (UV, depth,
-  image position) is interpolated per pixel;
+- ``triangle_affine`` gives each triangle the affine map from pixel to a per-vertex attribute (UV,
+  source position), so attributes are interpolated per pixel with two multiply-adds
+  (``barycentric`` gives the weights themselves, for unwrapping photos);
 - ``render_face`` samples a texture at the interpolated UVs with one ``cv2.remap``.
 
 Everything is per face and touches only the face's bounding box, so cost follows face size, not
@@ -61,6 +62,17 @@ def barycentric(pixels: np.ndarray, corners: np.ndarray) -> np.ndarray:
     return weights / np.maximum(weights.sum(1, keepdims=True), 1e-9)
 
 
+def triangle_affine(points: np.ndarray, triangles: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(T, 3, C) float32: per triangle, the affine map from a pixel to a per-vertex attribute
+    (``values`` (V, C): UVs, source positions), as rows for x, y and 1:
+    value = x * m[0] + y * m[1] + m[2]. Inside a triangle this equals barycentric interpolation,
+    at a fraction of the per-pixel cost."""
+    corners = np.concatenate([points[triangles].astype(np.float64), np.ones((len(triangles), 3, 1))], axis=2)
+    flat = np.abs(np.linalg.det(corners)) < 1e-6
+    corners[flat] = np.eye(3)  # collapsed (edge-on) triangles cover no pixel anyway
+    return np.linalg.solve(corners, values[triangles].astype(np.float64)).astype(np.float32)
+
+
 @dataclass
 class FaceRaster:
     """Where the mesh lands in a frame: a box, its triangle-id map and per-pixel UVs."""
@@ -105,9 +117,13 @@ def rasterize_face(landmarks: np.ndarray, frame_shape: tuple[int, int], mesh: Fa
     uv = np.full((y1 - y0, x1 - x0, 2), np.nan, np.float32)
     ys, xs = np.nonzero(ids >= 0)
     if len(xs):
-        tri = mesh.triangles[ids[ys, xs]]
-        weights = barycentric(np.stack([xs, ys], 1).astype(np.float32), local[tri])
-        uv[ys, xs] = (weights[:, :, None] * mesh.uv[tri]).sum(1)
+        which = ids[ys, xs]
+        a = triangle_affine(local, mesh.triangles, mesh.uv)[which]
+        # Pixels on a drawn edge can lie a hair outside their (maybe sliver) triangle: keep their
+        # UVs within the triangle's own UV range instead of extrapolating along the sliver.
+        corner_uv = mesh.uv[mesh.triangles]
+        uv[ys, xs] = np.clip(xs[:, None] * a[:, 0] + ys[:, None] * a[:, 1] + a[:, 2],
+                             corner_uv.min(1)[which], corner_uv.max(1)[which])
     return FaceRaster(x0, y0, ids, uv)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .draw import FACE_OVAL, LEFT_EYE, RIGHT_EYE
-from .render import rasterize
+from .render import rasterize, triangle_affine
 from .retarget import similarity_fit
 
 RINGS = ((1.35, 1.0), (2.0, 0.5))  # (radius in face-oval units, share of the head's motion)
@@ -105,13 +105,8 @@ class LandmarkWarp:
         small_targets = (targets + 0.5) * np.array([sx, sy], np.float32) - 0.5
         ids = rasterize(small_targets, self.triangles, (sh, sw), depth=depth)
         ys, xs = np.nonzero(ids >= 0)
-        # One affine map per triangle (moved corners -> source corners), then one gather per pixel:
-        # the same result as barycentric weights, at a third of the cost.
-        corners = np.concatenate([small_targets[self.triangles], np.ones((len(self.triangles), 3, 1), np.float32)], 2)
-        flat = np.abs(np.linalg.det(corners)) < 1e-6
-        corners[flat] = np.eye(3, dtype=np.float32)  # collapsed triangles cover no pixel anyway
-        affine = np.linalg.solve(corners, self.source[self.triangles]).astype(np.float32)  # (T, 3, 2)
-        a = affine[ids[ys, xs]]
+        # One affine map per triangle (moved corners -> source corners), then one gather per pixel.
+        a = triangle_affine(small_targets, self.triangles, self.source)[ids[ys, xs]]
         where = xs[:, None] * a[:, 0] + ys[:, None] * a[:, 1] + a[:, 2]
         grid_x, grid_y = np.meshgrid((np.arange(sw, dtype=np.float32) + 0.5) / sx - 0.5,
                                      (np.arange(sh, dtype=np.float32) + 0.5) / sy - 0.5)
