@@ -84,6 +84,21 @@ def test_frame_region_paints_everything_even_without_faces(astronaut):
     assert not result.changed and (result.image == empty).all()
 
 
+def test_person_region_paints_people_and_leaves_the_background(astronaut):
+    """The selfie segmenter decides: the astronaut (face, hair, suit) is painted, the shuttle and
+    the wall behind stay bit-exact."""
+    with Engine(mode="paint", device="cpu", style="the-scream", region="person") as engine:
+        result = engine.process(Frame(astronaut))
+    (face,) = result.faces
+    changed = np.abs(result.image.astype(int) - astronaut).mean(axis=2)
+    suit, background = (slice(350, 500), slice(60, 250)), (slice(0, 100), slice(330, 512))
+    assert changed[suit].mean() > 15
+    x0, y0, x1, y1 = face.box.astype(int)
+    assert changed[y0:y1, x0:x1].mean() > 15
+    assert (changed[background] == 0).mean() > 0.9
+    assert result.changed
+
+
 def test_classical_filters_work_on_faces(astronaut):
     for name in ("oil", "watercolour", "ink"):
         with Engine(mode="paint", device="cpu", style=name) as engine:

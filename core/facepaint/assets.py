@@ -37,7 +37,8 @@ def centerface_onnx() -> Path:
 
 
 def project_model(relative: str) -> Path:
-    """A model file the project builds itself (models/ at the repository root, or $FACEPAINT_MODELS).
+    """A model file kept in models/ at the repository root (or $FACEPAINT_MODELS): built by the
+    project, or a registry file no installable package can provide (the selfie segmenter).
 
     These are committed with a card and a rebuild script (models/*/CARD.md); the engine runs from
     its checkout (pip install -e), so they are found beside core/.

@@ -93,8 +93,9 @@ def _add_paint_options(parser: argparse.ArgumentParser, style_required: bool, wi
                        help="how much of the face's own fine structure (mouth corners, brow and eyelid lines) "
                             "shows through the brush strokes, so the expression reads (default 0.7)")
     if not with_anonymize:
-        group.add_argument("--region", choices=["face", "frame"], default="face",
-                           help="paint the faces (soft mask up to the hairline) or the whole frame (default face)")
+        group.add_argument("--region", choices=["face", "person", "frame"], default="face",
+                           help="paint the faces (soft mask up to the hairline), the people (faces, hair, bodies; "
+                                "the background stays) or the whole frame (default face)")
         group.add_argument("--temporal", type=_temporal, default=0.9, metavar="0..0.95",
                            help="video: weight of the previous painted frame, warped by optical flow, against "
                                 "flicker (default 0.9; 0 paints every frame afresh)")

@@ -8,6 +8,8 @@ Per frame:
   through a soft mask that follows the face mesh's outline raised to the hairline.
 - ``region="frame"``: the whole frame is painted at a scale chosen on the first frame of the shot
   (faces ~110 px, as above) and kept for the whole shot, so strokes do not change size.
+- ``region="person"``: painted as the frame, then put back only where the selfie segmenter
+  (``segment.py``) sees people, and over every face's head mask; the background stays as it was.
 - Video is kept calm by blending each painted frame with the previous output warped to it by
   optical flow (OpenCV's DIS), only where the warp explains the input (occlusions and cuts fall
   back to the fresh painting). The network turns the input's sensor noise into changing strokes;
@@ -28,7 +30,7 @@ from ..style import StyleNetwork, resolve_style
 from ..types import Face, Frame
 from . import Mode, register_mode
 
-REGIONS = ("face", "frame")
+REGIONS = ("face", "person", "frame")
 CROP_FACES = 2.4  # crop side in face sizes
 FACE_WORK = 256  # crop side the network sees
 FACE_IN_WORK = FACE_WORK / CROP_FACES  # ~107 px: the face size strokes are tuned for
@@ -152,7 +154,7 @@ class TemporalCoherence:
 @register_mode("paint")
 class Paint(Mode):
     """See the module docstring. ``style``: a name from ``facepaint styles``, a classical filter
-    (oil, watercolour, ink) or an image file; ``region``: face or frame; ``strength`` 0..1;
+    (oil, watercolour, ink) or an image file; ``region``: face, person or frame; ``strength`` 0..1;
     ``temporal``: weight of the flow-warped previous output (0 disables); ``detail``: how much of
     the picture's own fine structure shows through the strokes (see ``_keep_detail``)."""
 
@@ -174,7 +176,12 @@ class Paint(Mode):
         self.face_work = int(face_work)
         self.detail = detail
         self.strength = strength
-        self.alters_whole_frame = region == "frame"
+        self.alters_whole_frame = region in ("frame", "person")
+        self.segmenter = None
+        if region == "person":
+            from ..segment import PersonSegmenter
+
+            self.segmenter = PersonSegmenter()
         self.selector = FaceSelector(faces, keep)
         self.temporal = TemporalCoherence(temporal, tolerance=tolerance)
         self._shot_style = None  # the style with this shot's strength, fixed at its first frame
@@ -188,6 +195,8 @@ class Paint(Mode):
         image = frame.image
         if self.region == "frame":
             return self.paint_frame(image, faces)
+        if self.region == "person":
+            return self.paint_people(image, faces)
         kept = self.selector.kept(image, faces)
         self.stats["kept"] += len(kept)
         return self.paint_faces(image, [f for f in faces if f.track_id not in kept])
@@ -220,6 +229,27 @@ class Paint(Mode):
         out = self.temporal(image, painted.astype(np.float32))  # whole frame: no window
         self.stats["painted"] += len(faces)
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+    def paint_people(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
+        """The frame painted as a whole, kept where people are (segmenter mask, raised to cover
+        every face's head mask, feathered); exactly the input elsewhere."""
+        import cv2
+
+        h, w = image.shape[:2]
+        painted = self.paint_frame(image, faces)
+        people = self.segmenter(image)
+        for face in faces:
+            region = head_mask(face, (h, w))
+            if region is not None:
+                ys, xs, mask = region
+                people[ys, xs] = np.maximum(people[ys, xs], mask)
+        # A soft edge of about 1% of the frame; below 2% the segmenter means background.
+        alpha = cv2.GaussianBlur(people, (0, 0), max(1.0, 0.006 * max(h, w)))
+        alpha = np.where(alpha < 0.02, 0.0, alpha)[..., None]
+        out = np.clip(image + alpha * (painted.astype(np.float32) - image) + 0.5, 0, 255).astype(np.uint8)
+        background = alpha[..., 0] <= 0
+        out[background] = image[background]  # bit-exact outside people
+        return out
 
     def _keep_detail(self, painted: np.ndarray, picture: np.ndarray, sigma: float) -> np.ndarray:
         """Swap part of the painting's fine luminance structure for the picture's own.

@@ -1,0 +1,55 @@
+"""Who in the frame is a person: MediaPipe's selfie segmenter (people against background).
+
+``PersonSegmenter(image)`` returns a soft mask (H, W) float32 in 0..1, 1 on people (hair, body,
+clothes). The network sees the frame scaled to 256 x 144 (landscape frames) or 256 x 256 (others);
+the mask is scaled back and, across a video, blended with the previous one so its edge does not
+crawl. Used by paint's ``region="person"``.
+
+The model files are the Apache-2.0 weights from MediaPipe's 0.10 wheels (see
+models/selfie_segmenter/CARD.md), run with ai-edge-litert: mediapipe 0.10 cannot share an
+environment with the mediapipe 1.x this project uses, and 1.x no longer ships them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import assets
+
+
+class PersonSegmenter:
+    """``temporal``: weight of the previous frame's mask (0 = none; ``reset`` between shots)."""
+
+    def __init__(self, temporal: float = 0.5):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.temporal = temporal
+        self._nets = {}
+        for name in ("landscape", "square"):
+            net = Interpreter(model_path=str(assets.project_model(f"selfie_segmenter/{FILES[name]}")), num_threads=1)
+            net.allocate_tensors()
+            self._nets[name] = net
+        self._previous: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self._previous = None
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        import cv2
+
+        h, w = image.shape[:2]
+        net = self._nets["landscape" if w >= 1.4 * h else "square"]
+        inp, out = net.get_input_details()[0], net.get_output_details()[0]
+        size_h, size_w = int(inp["shape"][1]), int(inp["shape"][2])
+        rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+        small = cv2.resize(rgb[..., :3], (size_w, size_h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+        net.set_tensor(inp["index"], small[None])
+        net.invoke()
+        mask = np.clip(net.get_tensor(out["index"])[0, :, :, 0], 0.0, 1.0)
+        if self._previous is not None and self._previous.shape == mask.shape and self.temporal > 0:
+            mask = self.temporal * self._previous + (1 - self.temporal) * mask
+        self._previous = mask
+        return cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+FILES = {"landscape": "selfie_segmentation_landscape.tflite", "square": "selfie_segmentation.tflite"}
