@@ -130,6 +130,42 @@ def bench_stills(shared: Path, min_size: int = 40, sheet_path: Path | None = Non
     }
 
 
+def bench_reidentification_over_seeds(shared: Path, seeds=range(6)) -> dict:
+    """Re-identification on the Yale studio photos (the only set where the judge re-identified any
+    anonymized face) for several ``--seed`` values, beside the chance level: how often the judge
+    takes two different real people of that set for one person. One seed is one draw of synthetic
+    people, so its count is noisy; the mean over seeds is the figure to compare changes with."""
+    import itertools
+
+    recognizer = Recognizer()
+    paths = sorted((shared / "images" / "expressions" / "yale").glob("*.png"))
+    images = [read_image(p) for p in paths]
+    originals: dict[str, np.ndarray] = {}
+    per_seed = []
+    for seed in seeds:
+        hits = faces = 0
+        with Engine(mode="anonymize", device="cpu", seed=seed) as engine:
+            for path, image in zip(paths, images):
+                engine.reset()
+                result = engine.process(Frame(image))
+                found = [f for f in result.faces if f.landmarks is not None and f.size >= 40]
+                if not found:
+                    continue
+                face = max(found, key=lambda f: f.size)
+                if path.name not in originals:
+                    originals[path.name] = recognizer.descriptor(image, face.box)
+                faces += 1
+                hits += bool(np.linalg.norm(originals[path.name] - recognizer.descriptor(result.image, face.box))
+                             < SAME_PERSON)
+        per_seed.append(hits)
+    person = {name: name.split("_")[0] for name in originals}
+    different = [np.linalg.norm(originals[a] - originals[b]) < SAME_PERSON
+                 for a, b in itertools.combinations(originals, 2) if person[a] != person[b]]
+    return {"faces": faces, "seeds": list(seeds), "reidentified_per_seed": per_seed,
+            "reidentified_rate_mean": float(np.mean(per_seed) / max(faces, 1)),
+            "chance_rate_different_people": float(np.mean(different))}
+
+
 def _confusions(rows) -> dict:
     pairs: dict = {}
     for r in rows:
@@ -261,6 +297,8 @@ def bench_engine_fps(shared: Path) -> list[dict]:
 def report(shared: Path, out_dir: Path) -> dict:
     print("anonymize: still faces ...", file=sys.stderr)
     results = {"stills": bench_stills(shared, sheet_path=out_dir / "anonymize_sheet.png")}
+    print("anonymize: re-identification over seeds ...", file=sys.stderr)
+    results["reidentification_seeds"] = bench_reidentification_over_seeds(shared)
     print("anonymize: video stability ...", file=sys.stderr)
     results["video"] = bench_video_stability(shared)
     print("anonymize: engine speed ...", file=sys.stderr)
@@ -277,6 +315,11 @@ def print_report(r: dict) -> None:
           f"(goal <= 1%); identity distance median {s['identity_distance_median']:.3f}, min {s['identity_distance_min']:.3f}")
     print(f"emotion agreement (fer, 7 classes): {s['emotion_agreement']:.1%} (goal >= 80%); originals: {s['emotions_in_originals']}")
     print(f"blendshape correlation: {s['blendshape_correlation']:.3f} (goal >= 0.85) over {s['faces_with_landmarks_in_output']} faces")
+    seeds = r.get("reidentification_seeds")
+    if seeds:
+        print(f"Yale studio photos, {seeds['faces']} faces, seeds {seeds['seeds']}: re-identified "
+              f"{seeds['reidentified_per_seed']} = {seeds['reidentified_rate_mean']:.1%} on average; chance level "
+              f"(two different real people of the set judged one person): {seeds['chance_rate_different_people']:.1%}")
     pe = s["pose_error_deg_mean"]
     print(f"head pose error (deg, mean): yaw {pe['yaw']:.1f}, pitch {pe['pitch']:.1f}, roll {pe['roll']:.1f} (goal <= 3)")
     print(f"still a face: HOG {s['still_a_face_hog']}, CenterFace {s['still_a_face_centerface']} (goal >= 95%)")
