@@ -159,7 +159,7 @@ class Anonymize(Mode):
 
     def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
                  max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.2,
-                 light_blur: float = 4.0, reshape: float = 1.5, expression_gain: float = 1.0, brows: bool = True,
+                 light_blur: float = 4.0, reshape: float = 1.5, expression_gain: float = 1.0, brows: bool = True, temporal: float = 0.7,
                  faces: str = "all", keep: list | tuple = (), style: str | None = None,
                  style_strength: float = 1.0, style_detail: float = 0.7):
         super().__init__(device)
@@ -175,6 +175,10 @@ class Anonymize(Mode):
         self.light_blur = light_blur  # the synthetic skin's own shading: its blur by face size / this
         self.expression_gain = expression_gain  # how much of the learned expression look to draw
         self.brows = brows  # draw each synthetic person's own brows
+        # Video: weight of the track's previous drawing, moved by optical flow, against shimmer
+        # (the drawn skin and eyes follow landmarks that jitter a little even on a still head).
+        self.temporal = temporal
+        self._steadiers: dict = {}
         self.selector = FaceSelector(faces, keep)
         self.shapes = ShapeNeutralizer(strength=reshape) if reshape > 0 else None
         self.identities: dict[int, SyntheticIdentity] = {}
@@ -192,6 +196,7 @@ class Anonymize(Mode):
 
     def end(self, track_id: int) -> None:
         self.identities.pop(track_id, None)
+        self._steadiers.pop(track_id, None)
         if self.shapes is not None:
             self.shapes.forget(track_id)
         self.selector.forget(track_id)
@@ -221,6 +226,7 @@ class Anonymize(Mode):
                 self.stats["redrawn"] += 1
             else:
                 hide_face(out, face, self.fallback, self._noise)
+                self._steadiers.pop(face.track_id, None)  # the next drawing starts afresh
                 self.stats["hidden"] += 1
         if self.painter is not None:
             out = self.painter.paint_faces(out, [f for f in faces if f.track_id not in kept])
@@ -335,15 +341,26 @@ class Anonymize(Mode):
         alpha = cv2.GaussianBlur(cv2.erode(mask, np.ones((3, 3), np.uint8)), (0, 0), feather)
         alpha = np.clip((alpha - 0.15) * 2.0, 0.0, 1.0) * mask
         if scale < 1.0:
-            # Back to full resolution: place the small layer's box in frame pixels.
-            fx0, fy0 = xs.start / scale, ys.start / scale
-            fx1, fy1 = xs.stop / scale, ys.stop / scale
-            X0, Y0 = int(np.floor(fx0)), int(np.floor(fy0))
-            X1, Y1 = min(out.shape[1], int(np.ceil(fx1))), min(out.shape[0], int(np.ceil(fy1)))
+            # Back to full resolution: each frame pixel fetches the small layer at exactly the
+            # point it came from (a resize of the small box to the rounded frame box would stretch
+            # and shift the face by up to a pixel as the box's rounding changes: visible shimmer).
+            X0, Y0 = int(np.floor(xs.start / scale)), int(np.floor(ys.start / scale))
+            X1, Y1 = min(out.shape[1], int(np.ceil(xs.stop / scale))), min(out.shape[0], int(np.ceil(ys.stop / scale)))
+            to_small = np.array([[scale, 0, X0 * scale - xs.start], [0, scale, Y0 * scale - ys.start]], np.float64)
             size_full = (X1 - X0, Y1 - Y0)
-            drawn = cv2.resize(drawn, size_full, interpolation=cv2.INTER_CUBIC)
-            alpha = cv2.resize(alpha, size_full, interpolation=cv2.INTER_LINEAR)
+            drawn = cv2.warpAffine(drawn, to_small, size_full, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                                   borderMode=cv2.BORDER_REPLICATE)
+            alpha = cv2.warpAffine(alpha, to_small, size_full, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             ys, xs = slice(Y0, Y1), slice(X0, X1)
+        if self.temporal > 0:
+            # Blends only with this track's own previous drawing (never the frame's pixels), and
+            # only where the flow explains the input; a face hidden in between starts afresh.
+            from .paint import TemporalCoherence
+
+            steady = self._steadiers.setdefault(face.track_id, TemporalCoherence(self.temporal, flow_side=160,
+                                                                                  tolerance=8.0))
+            drawn = steady(original, drawn, valid=(alpha > 0).astype(np.float32), window=(ys, xs))
         region = out[ys, xs].astype(np.float32)
         out[ys, xs] = np.clip(region + alpha[..., None] * (drawn - region), 0, 255).astype(np.uint8)
         return True

@@ -108,8 +108,10 @@ class TemporalCoherence:
         self.tolerance = tolerance  # grey levels of warp error at which the previous painting counts 1/e
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._gray: np.ndarray | None = None  # previous input, grey, whole frame
-        self._painted: np.ndarray | None = None  # previous painting, whole frame (valid where _valid)
+        # The previous painting and where it is valid, for the previous window only (at _origin).
+        self._painted: np.ndarray | None = None
         self._valid: np.ndarray | None = None
+        self._origin = (0, 0)
 
     def reset(self) -> None:
         self._gray = self._painted = self._valid = None
@@ -135,18 +137,20 @@ class TemporalCoherence:
             flow = cv2.resize(flow, (ww, wh), interpolation=cv2.INTER_LINEAR) / scale
             grid_x, grid_y = np.meshgrid(np.arange(ww, dtype=np.float32), np.arange(wh, dtype=np.float32))
             map_x, map_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
+            error = cv2.GaussianBlur(np.abs(cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR,
+                                                      borderMode=cv2.BORDER_REPLICATE).astype(np.float32) - cur),
+                                     (0, 0), 2.0)
+            # The previous painting is kept for its own window: shift the map into it; outside
+            # it nothing was painted (valid 0).
+            shift_y, shift_x = ys.start - self._origin[0], xs.start - self._origin[1]
+            map_x, map_y = map_x + shift_x, map_y + shift_y
 
             def warp(a):
-                return cv2.remap(a, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                return cv2.remap(a, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
-            error = cv2.GaussianBlur(np.abs(warp(prev).astype(np.float32) - cur), (0, 0), 2.0)
-            keep = self.weight * np.exp(-error / self.tolerance) * warp(self._valid[ys, xs])
-            painted = painted + keep[..., None] * (warp(self._painted[ys, xs]) - painted)
-        if self._painted is None or self._painted.shape[:2] != (h, w):
-            self._painted = np.zeros((h, w, 3), np.float32)
-            self._valid = np.zeros((h, w), np.float32)
-        self._valid[:] = 0
-        self._painted[ys, xs], self._valid[ys, xs] = painted, valid
+            keep = self.weight * np.exp(-error / self.tolerance) * warp(self._valid)
+            painted = painted + keep[..., None] * (warp(self._painted) - painted)
+        self._painted, self._valid, self._origin = painted, valid.astype(np.float32), (ys.start, xs.start)
         self._gray = gray
         return painted
 
