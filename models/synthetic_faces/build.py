@@ -9,8 +9,9 @@ are almost all grayscale, so the model is of luminance only: it supplies the fac
 the scene (see core/facepaint/modes/anonymize.py). Each texture is normalised (mean and spread over
 the skin), then the model stores:
 
-- ``mean``: the average texture (256 x 256 luminance), a face of nobody;
-- ``components``/``scales``: the main ways the faces differ (PCA, 128 x 128), so each track can get
+- ``mean``: the average texture (256 x 256 luminance), a face of nobody, with the beard shadow of
+  the mostly male, often stubbled photos lifted (``clear_beard_shadow``);
+- ``components``/``scales`` (beard-zone broad changes removed, ``clean_shaven``): the main ways the faces differ (PCA, 128 x 128), so each track can get
   its own synthetic person: mean + sum(c_i * scale_i * component_i) with small random c_i;
 - ``expression_names``/``expression_deltas``/``expression_means``: how the skin changes with the
   expression (smile folds, raised cheeks, brow furrows, a dropped jaw): a ridge regression, per
@@ -124,6 +125,64 @@ def expression_model(normalised: np.ndarray, weights: np.ndarray, expressions: n
     return deltas.astype(np.float32), means.astype(np.float32)
 
 
+def beard_zone(face_mask: np.ndarray) -> np.ndarray:
+    """(SIZE, SIZE) soft 0-1 mask of the upper lip (nose base to the lip's top) and the chin
+    (lower lip down), without the lips themselves."""
+    import cv2
+
+    from facepaint.draw import LIPS_OUTER
+    from facepaint.mesh import canonical_mesh
+
+    uv = canonical_mesh().uv * (SIZE - 1)
+
+    def polygon(indices):
+        mask = np.zeros((SIZE, SIZE), np.uint8)
+        cv2.fillPoly(mask, [np.round(uv[indices] * 4).astype(np.int32)], 1, cv2.LINE_AA, shift=2)
+        return mask.astype(np.float32)
+
+    upper_lip = [98, 97, 2, 326, 327, 423, 426, 436, 432, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185, 61, 212,
+                 216, 206, 203]
+    chin = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 432, 430, 434, 364, 394, 395, 369, 396, 175, 171,
+            140, 170, 169, 135, 214, 210, 212]
+    lips = polygon(LIPS_OUTER)
+    zone = np.clip(polygon(upper_lip) + polygon(chin) - cv2.dilate(lips, np.ones((3, 3), np.uint8)), 0, 1)
+    return cv2.GaussianBlur(zone, (0, 0), 3.0) * face_mask.astype(np.float32)
+
+
+def clear_beard_shadow(mean: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
+    """The photos are mostly of men, many with stubble: averaged, they give every synthetic person
+    a moustache-and-goatee shadow (women included). Lift the broad darkness of the upper lip and
+    chin to the level of the skin around it; the fine structure there (lip line, philtrum, the
+    chin's shading) stays, and nothing is made darker."""
+    import cv2
+
+    from facepaint.draw import LIPS_OUTER
+    from facepaint.mesh import canonical_mesh
+
+    zone = beard_zone(face_mask)
+    lips = np.zeros((SIZE, SIZE), np.uint8)
+    cv2.fillPoly(lips, [np.round(canonical_mesh().uv[LIPS_OUTER] * (SIZE - 1)).astype(np.int32)], 1)
+    lips = cv2.GaussianBlur(cv2.dilate(lips, np.ones((5, 5), np.uint8)).astype(np.float32), (0, 0), 2.0)
+    skin = face_mask.astype(np.float32)
+    broad = cv2.GaussianBlur(mean, (0, 0), 4.0)
+    around = skin * (1 - np.clip(2 * zone, 0, 1)) * (1 - lips)
+    level = cv2.GaussianBlur(broad * around, (0, 0), 14.0) / np.maximum(cv2.GaussianBlur(around, (0, 0), 14.0), 1e-4)
+    return (mean + zone * (np.maximum(broad, level) - broad)).astype(np.float32)
+
+
+def clean_shaven(components: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
+    """The ways faces differ, without broad changes in the beard zone: among ~80 mostly male
+    people, one of the main variations is a beard, and a synthetic person drawn with it looks
+    bearded whoever they replace. Fine structure there stays."""
+    import cv2
+
+    zone = cv2.resize(beard_zone(face_mask), components.shape[1:][::-1], interpolation=cv2.INTER_AREA)
+    out = []
+    for component in components.astype(np.float32):
+        out.append(component - zone * cv2.GaussianBlur(component, (0, 0), 2.0))
+    return np.stack(out).astype(components.dtype)
+
+
 def build(textures, weights, face_mask):
     import cv2
 
@@ -165,7 +224,10 @@ def main() -> int:
     if len(textures) < 2:
         print(f"build: need at least 2 usable faces, found {len(textures)}", file=sys.stderr)
         return 2
-    mean, components, scales, normalised, spread = build(textures, weights, UVUnwrapper(SIZE).mask)
+    face_mask = UVUnwrapper(SIZE).mask
+    mean, components, scales, normalised, spread = build(textures, weights, face_mask)
+    mean = clear_beard_shadow(mean, face_mask)
+    components = clean_shaven(components, face_mask)
     deltas, expression_means = expression_model(normalised, np.stack(weights), expressions, spread, args.ridge)
     tmp = args.out.with_name(args.out.stem + ".partial.npz")
     np.savez_compressed(tmp, mean=mean.astype(np.float16), components=components, scales=scales,

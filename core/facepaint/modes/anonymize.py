@@ -93,7 +93,7 @@ class FaceModel:
         grain = cv2.GaussianBlur(rng.normal(0, 1, texture.shape).astype(np.float32), (0, 0), 0.7)
         texture = texture * (1 + 0.015 * grain / max(float(grain.std()), 1e-6))
         iris = IRIS_COLOURS[rng.integers(len(IRIS_COLOURS))] * rng.uniform(0.85, 1.15)
-        brows = (float(rng.uniform(0.55, 1.25)), float(rng.uniform(0.35, 0.7)), float(rng.uniform(-0.15, 0.25)))
+        brows = (float(rng.uniform(0.5, 1.0)), float(rng.uniform(0.2, 0.45)), float(rng.uniform(-0.1, 0.2)))
         return SyntheticIdentity(np.clip(texture, 1, 255).astype(np.float32), iris.astype(np.float32), brows)
 
 
