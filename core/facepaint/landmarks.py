@@ -123,10 +123,10 @@ class FaceLandmarker:
         result = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=pixels))
         if not result.face_landmarks:
             return None
+        faces = [np.array([(p.x, p.y, p.z) for p in lms], dtype=np.float32) for lms in result.face_landmarks]
         # Two faces can share a crop (people side by side): take the one nearest its centre.
-        centres = [np.mean([(p.x, p.y) for p in lms], axis=0) for lms in result.face_landmarks]
-        best = int(np.argmin([np.hypot(c[0] - 0.5, c[1] - 0.5) for c in centres]))
-        normalized = np.array([(p.x, p.y, p.z) for p in result.face_landmarks[best]], dtype=np.float32)
+        best = 0 if len(faces) == 1 else int(np.argmin([np.hypot(*(f[:, :2].mean(0) - 0.5)) for f in faces]))
+        normalized = faces[best]
         blendshapes = {c.category_name: float(c.score) for c in result.face_blendshapes[best]}
         transform = np.asarray(result.facial_transformation_matrixes[best], dtype=np.float32)
         return LandmarkResult(crop.to_frame(normalized), blendshapes, transform)
