@@ -71,7 +71,7 @@ def draw_mouth_interior(drawn: np.ndarray, points: np.ndarray, light_level: floa
     centre_x = float(local[LIPS_INNER][:, 0].mean())
     tooth = max(width / 9.0, 2.0)
     columns = np.arange(sub[1], dtype=np.float32)[None, :]
-    gaps = 1 - 0.18 * np.clip(1 - np.abs(((columns - centre_x) / tooth) % 1.0 - 0.5) * 8, 0, 1)
+    gaps = 1 - 0.1 * np.clip(1 - np.abs(((columns - centre_x) / tooth) % 1.0 - 0.5) * 8, 0, 1)
     gum = 1 - 0.15 * np.clip(1 - (rows - top) / np.maximum(0.25 * opening, 1), 0, 1)
     enamel = np.array([228, 222, 210], np.float32) * light_level
     teeth_colour = enamel * (gaps * gum)[..., None]

@@ -42,7 +42,10 @@ from . import Mode, register_mode
 
 IRIS_COLOURS = np.array([  # RGB: dark brown, brown, hazel, green, grey-blue, blue
     (60, 38, 25), (95, 62, 38), (120, 95, 55), (85, 105, 70), (95, 110, 125), (70, 100, 145)], np.float32)
-SCLERA = np.array([190, 182, 176], np.float32)  # RGB at a light level of 1
+IRIS_SHARES = np.array([0.4, 0.25, 0.12, 0.07, 0.08, 0.08])  # brown eyes are the most common by far
+# RGB at a light level of 1: an eye's white is in the lids' shade, well below paper white (a bright
+# sclera made every synthetic person stare)
+SCLERA = np.array([165, 158, 152], np.float32)
 RIGHT_IRIS, LEFT_IRIS = 468, 473  # centre points; the next four of each ring the iris
 
 
@@ -92,7 +95,7 @@ class FaceModel:
         # texture space so it moves with the face instead of shimmering.
         grain = cv2.GaussianBlur(rng.normal(0, 1, texture.shape).astype(np.float32), (0, 0), 0.7)
         texture = texture * (1 + 0.015 * grain / max(float(grain.std()), 1e-6))
-        iris = IRIS_COLOURS[rng.integers(len(IRIS_COLOURS))] * rng.uniform(0.85, 1.15)
+        iris = IRIS_COLOURS[rng.choice(len(IRIS_COLOURS), p=IRIS_SHARES)] * rng.uniform(0.85, 1.15)
         brows = (float(rng.uniform(0.5, 1.0)), float(rng.uniform(0.2, 0.45)), float(rng.uniform(-0.1, 0.2)))
         return SyntheticIdentity(np.clip(texture, 1, 255).astype(np.float32), iris.astype(np.float32), brows)
 
@@ -129,7 +132,7 @@ def _smooth_light(source: np.ndarray, weight: np.ndarray) -> np.ndarray:
     import cv2
 
     h, w = weight.shape
-    step = max(1, int(np.sqrt(h * w / 4000)))  # fit on about 4000 pixels
+    step = max(1, int(np.sqrt(h * w / 1500)))  # fit on about 1500 pixels (six numbers per channel)
     ys, xs = np.mgrid[0:h:step, 0:w:step]
     inside = weight[ys, xs] > 0.5
     if inside.sum() < 12:
