@@ -64,8 +64,9 @@ def test_filter_survives_reload_scripts(recording):
 
 def test_no_raw_face_reaches_the_recording(recording):
     """Every recorded face is the engine's synthetic face or hidden, never the camera's own: the
-    person's raw frames lie within ~0.3 of their identity (dlib), treated faces beyond 0.5. (How far
-    beyond dlib's 0.6 same-person line the engine's faces land is the anonymize benchmark's figure.)"""
+    person's raw frames lie within ~0.3 of their identity (dlib), treated faces beyond 0.45. (How
+    often the engine's faces still fall under dlib's 0.6 same-person line is the anonymize
+    benchmark's re-identification figure, stills and video; for this clip's person it is not 0.)"""
     import av
 
     from facepaint.identity import Recognizer
@@ -85,7 +86,7 @@ def test_no_raw_face_reaches_the_recording(recording):
         for box in recognizer.detect(image):
             faces_seen += 1
             d = np.linalg.norm(recognizer.descriptor(image, box) - person)
-            assert d >= 0.5, f"a recorded face looks like the raw camera's person (distance {d:.2f})"
+            assert d >= 0.45, f"a recorded face looks like the raw camera's person (distance {d:.2f})"
     # The stream still shows a face (a synthetic one), not only black frames.
     assert faces_seen >= 0.5 * len(recorded)
 
