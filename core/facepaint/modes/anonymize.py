@@ -12,8 +12,11 @@ Per face, per frame:
    face's pixels (skin tone, light direction), times the synthetic detail;
 4. smile folds and crow's feet are deepened from the blendshapes;
 5. eyes are drawn fresh (sclera, an iris of the identity's colour at the tracked iris landmarks,
-   so gaze follows) and an open mouth gets a synthetic interior and upper teeth;
-6. the result is feathered into the frame inside the mesh outline.
+   so gaze follows), brows of the identity's own thickness, darkness and arch along the brow
+   landmarks, and an open mouth gets a synthetic interior and upper teeth;
+6. on video, the drawing is blended with the track's own previous drawing moved by optical flow
+   (where the flow explains the input), so it does not shimmer on a still head;
+7. the result is feathered into the frame inside the mesh outline.
 
 What the generator sees of the original face: its landmarks and blendshapes (geometry,
 expression, gaze), its pixels only through that smooth field (and, half-matched, along the top of
@@ -158,11 +161,13 @@ def _smooth_light(source: np.ndarray, weight: np.ndarray) -> np.ndarray:
 @register_mode("anonymize")
 class Anonymize(Mode):
     """See the module docstring. ``min_size``: smallest face (px) redrawn rather than hidden;
-    ``max_yaw``: beyond this turn (degrees) the mesh hides too little, so the face is hidden."""
+    ``max_yaw``: beyond this turn (degrees) the mesh hides too little, so the face is hidden;
+    ``temporal``: weight of the track's previous drawing on video (0 = none)."""
 
     def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
                  max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.2,
-                 light_blur: float = 4.0, reshape: float = 1.5, expression_gain: float = 1.0, brows: bool = True, temporal: float = 0.7,
+                 light_blur: float = 4.0, reshape: float = 1.5, expression_gain: float = 1.0, brows: bool = True,
+                 temporal: float = 0.7,
                  faces: str = "all", keep: list | tuple = (), style: str | None = None,
                  style_strength: float = 1.0, style_detail: float = 0.7):
         super().__init__(device)
