@@ -87,6 +87,26 @@ def test_a_still_face_does_not_shimmer(astronaut):
     assert steady < 0.85 * raw
 
 
+def test_the_forehead_continues_up_to_the_hair_not_beyond():
+    """Above the mesh's top edge the drawing goes on as skin of its own tone (no band of the
+    person's own forehead), fading out, and stops where the picture turns into hair."""
+    from facepaint.modes.anonymize import FOREHEAD_REACH, Anonymize
+
+    h, w, top = 100, 60, 30
+    covered = np.zeros((h, w), bool)
+    covered[top:] = True
+    drawn = np.full((h, w, 3), (150.0, 110.0, 90.0), np.float32)
+    source = np.full((h, w, 3), (200.0, 170.0, 150.0), np.float32)  # the person's skin
+    source[:top - 10] = (40.0, 30.0, 25.0)  # hair from 10 rows above the edge
+    alpha = covered.astype(np.float32)
+    colour, out = Anonymize._forehead_to_hairline(drawn, alpha, source, covered, forehead_end=top + 20, feather=3.0)
+    reach = FOREHEAD_REACH * (h - top)
+    assert reach > 10  # the skin strip (10 rows) lies within reach
+    assert out[top - 3].min() > 0.6 and np.allclose(colour[top - 3], (150, 110, 90), atol=1)  # skin: drawn over
+    assert out[top - 15].max() < 0.05  # hair: left alone
+    assert (out[top:] == 1).all()  # inside the mesh: unchanged
+
+
 def test_a_grey_picture_gets_a_grey_face(astronaut):
     """Drawn eyes and teeth take the scene's colourfulness: no blue irises in a black-and-white photo."""
     grey = np.repeat(astronaut.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)

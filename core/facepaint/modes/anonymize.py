@@ -50,6 +50,7 @@ IRIS_SHARES = np.array([0.4, 0.25, 0.12, 0.07, 0.08, 0.08])  # brown eyes are th
 # sclera made every synthetic person stare)
 SCLERA = np.array([165, 158, 152], np.float32)
 RIGHT_IRIS, LEFT_IRIS = 468, 473  # centre points; the next four of each ring the iris
+FOREHEAD_REACH = 0.2  # how far above the mesh (x face height) the drawing may continue to the hairline
 
 
 @dataclass
@@ -130,8 +131,8 @@ def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np
 
 def _smooth_light(source: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """The face's colour and lighting as a quadratic field per channel (least squares over the
-    face's pixels): the light's direction and falloff, but no local dark patch (a moustache, a
-    beard, glasses' shadows) that a blur would carry over as a blob."""
+    face's pixels, refitted without dark outliers): the light's direction and falloff, but no local
+    dark patch (a moustache, a beard, glasses' shadows, a fringe) that a blur would carry over."""
     import cv2
 
     h, w = weight.shape
@@ -143,9 +144,22 @@ def _smooth_light(source: np.ndarray, weight: np.ndarray) -> np.ndarray:
     u, v = xs[inside] / max(w, 1) - 0.5, ys[inside] / max(h, 1) - 0.5
     basis = np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], 1)
     values = source[ys, xs][inside].astype(np.float64)
-    # Normal equations with einsum (6 x 6, no BLAS threads), a little ridge for flat faces.
-    gram = np.einsum("ni,nj->ij", basis, basis) + 1e-6 * np.eye(6)
-    coef = np.linalg.solve(gram, np.einsum("ni,nc->ic", basis, values)).astype(np.float32)
+    def fit(keep):
+        # Normal equations with einsum (6 x 6, no BLAS threads), a little ridge for flat faces.
+        b = basis[keep]
+        gram = np.einsum("ni,nj->ij", b, b) + 1e-6 * np.eye(6)
+        return np.linalg.solve(gram, np.einsum("ni,nc->ic", b, values[keep]))
+
+    coef = fit(np.ones(len(basis), bool))
+    # Refit without what is much darker than the skin's light: hair over the forehead, a beard,
+    # glasses' frames and shadows would otherwise pull the field down around them (a dark band
+    # across the forehead under a fringe).
+    residual = (values - basis @ coef).mean(axis=1)
+    spread = 1.4826 * float(np.median(np.abs(residual - np.median(residual)))) + 1.0
+    keep = residual > -2.0 * spread
+    if keep.sum() >= 12:
+        coef = fit(keep)
+    coef = coef.astype(np.float32)
     # The field is smooth: evaluate it on the fitting grid and scale that up.
     cw, ch = -(-w // step), -(-h // step)
     # at the pixels cv2.resize takes each coarse sample to (centres of step x step blocks)
@@ -261,7 +275,9 @@ class Anonymize(Mode):
         # reshaped mesh (where the synthetic face is drawn).
         old_box = face_box(original_shape, src.shape[:2])
         new_box = face_box(landmarks, src.shape[:2])
-        box = (min(old_box[0], new_box[0]), min(old_box[1], new_box[1]),
+        # Room above the mesh for the forehead up to the hairline (see _forehead_to_hairline).
+        above = int(round(FOREHEAD_REACH * (new_box[3] - new_box[1])))
+        box = (min(old_box[0], new_box[0]), max(0, min(old_box[1], new_box[1]) - above),
                max(old_box[2], new_box[2]), max(old_box[3], new_box[3]))
         if box[2] - box[0] < 2 or box[3] - box[1] < 2:
             return False
@@ -348,6 +364,8 @@ class Anonymize(Mode):
         feather = max(size / 16.0, 1.0)
         alpha = cv2.GaussianBlur(cv2.erode(mask, np.ones((3, 3), np.uint8)), (0, 0), feather)
         alpha = np.clip((alpha - 0.15) * 2.0, 0.0, 1.0) * mask
+        if len(rows):
+            drawn, alpha = self._forehead_to_hairline(drawn, alpha, source, covered, forehead_end, feather)
         if scale < 1.0:
             # Back to full resolution: each frame pixel fetches the small layer at exactly the
             # point it came from (a resize of the small box to the rounded frame box would stretch
@@ -372,6 +390,37 @@ class Anonymize(Mode):
         region = out[ys, xs].astype(np.float32)
         out[ys, xs] = np.clip(region + alpha[..., None] * (drawn - region), 0, 255).astype(np.uint8)
         return True
+
+    @staticmethod
+    def _forehead_to_hairline(drawn, alpha, source, covered, forehead_end, feather):
+        """The mesh stops partway up the forehead: above it a strip of the person's own skin showed
+        as a band between the drawing and the hair. Continue the drawing's top edge upwards as
+        smooth skin of its tone, fading out over FOREHEAD_REACH of the face height and wherever
+        the picture stops looking like the skin at the edge (hair, a hat, background)."""
+        import cv2
+
+        h, w = covered.shape
+        has = covered.any(axis=0)
+        top = np.where(has, covered.argmax(axis=0), h).astype(np.float32)  # first covered row per column
+        forehead = has & (top <= forehead_end)
+        if not forehead.any():
+            return drawn, alpha
+        reach = max(FOREHEAD_REACH * float(np.ptp(np.nonzero(covered.any(axis=1))[0])), 2.0)
+        inside = np.clip(top + feather, 0, h - 1).astype(int)  # just below the feathered edge
+        cols = np.arange(w)
+        # The drawing's colour just below its feathered top edge, smoothed along the edge (single
+        # columns would draw streaks upwards), and the picture's own skin there.
+        tone = cv2.GaussianBlur(drawn[inside, cols][None], (0, 0), sigmaX=max(feather / 2, 1.0), sigmaY=0)[0]
+        skin = source[inside, cols]
+        rows = np.arange(h, dtype=np.float32)[:, None]
+        over = top[None, :] - rows  # > 0 above the edge, <= 0 inside
+        fade = np.clip(1.0 - over / reach, 0.0, 1.0) ** 1.5
+        unlike = ((source - skin[None]) ** 2).sum(axis=2) / (2 * 30.0 ** 2)
+        strip = np.where(forehead[None, :] & (over > -feather), fade * np.exp(-unlike), 0.0).astype(np.float32)
+        # From that row up the drawing turns into the strip's tone (no step), above the edge it is the tone.
+        towards = np.clip(1.0 + over / feather, 0.0, 1.0)[..., None]
+        colour = drawn + towards * (tone[None] - drawn)
+        return colour.astype(np.float32), np.maximum(alpha, strip)
 
     @staticmethod
     def _tint_lips(drawn, source, points, mask, shape) -> None:
