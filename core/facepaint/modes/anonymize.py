@@ -16,11 +16,13 @@ Per face, per frame:
    landmarks, and an open mouth gets a synthetic interior and upper teeth;
 6. on video, the drawing is blended with the track's own previous drawing moved by optical flow
    (where the flow explains the input), so it does not shimmer on a still head;
-7. the result is feathered into the frame inside the mesh outline.
+7. the result is feathered into the frame inside the mesh outline, and continued up the forehead
+   to the hairline as smooth skin of its own tone.
 
 What the generator sees of the original face: its landmarks and blendshapes (geometry,
 expression, gaze), its pixels only through that smooth field (and, half-matched, along the top of
-the forehead where the drawing meets real skin), and its lips' mean colour. Faces it cannot
+the forehead where the drawing meets real skin; above it, only whether a pixel still looks like
+that skin), and its lips' mean colour. Faces it cannot
 redraw well (no fresh landmarks, too small, turned too far) are hidden with the irreversible
 fallback (``hide.py``).
 """
@@ -412,15 +414,20 @@ class Anonymize(Mode):
         # columns would draw streaks upwards), and the picture's own skin there.
         tone = cv2.GaussianBlur(drawn[inside, cols][None], (0, 0), sigmaX=max(feather / 2, 1.0), sigmaY=0)[0]
         skin = source[inside, cols]
-        rows = np.arange(h, dtype=np.float32)[:, None]
-        over = top[None, :] - rows  # > 0 above the edge, <= 0 inside
+        # Only the rows down to the lowest forehead edge (+ feather) can change.
+        end = int(min(h, top[forehead].max() + feather + 1))
+        rows = np.arange(end, dtype=np.float32)[:, None]
+        over = np.where(forehead, top, -np.inf)[None, :] - rows  # > 0 above the edge, <= 0 inside
         fade = np.clip(1.0 - over / reach, 0.0, 1.0) ** 1.5
-        unlike = ((source - skin[None]) ** 2).sum(axis=2) / (2 * 30.0 ** 2)
-        strip = np.where(forehead[None, :] & (over > -feather), fade * np.exp(-unlike), 0.0).astype(np.float32)
+        unlike = ((source[:end] - skin[None]) ** 2).sum(axis=2) / (2 * 30.0 ** 2)
+        strip = np.where(over > -feather, fade * np.exp(-unlike), 0.0).astype(np.float32)
         # From that row up the drawing turns into the strip's tone (no step), above the edge it is the tone.
         towards = np.clip(1.0 + over / feather, 0.0, 1.0)[..., None]
-        colour = drawn + towards * (tone[None] - drawn)
-        return colour.astype(np.float32), np.maximum(alpha, strip)
+        colour = drawn.copy()
+        colour[:end] += towards * (tone[None] - drawn[:end])
+        out_alpha = alpha.copy()
+        out_alpha[:end] = np.maximum(alpha[:end], strip)
+        return colour, out_alpha
 
     @staticmethod
     def _tint_lips(drawn, source, points, mask, shape) -> None:
