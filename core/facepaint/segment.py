@@ -16,6 +16,7 @@ import numpy as np
 
 from . import assets
 
+FILES = {"landscape": "selfie_segmentation_landscape.tflite", "square": "selfie_segmentation.tflite"}
 
 class PersonSegmenter:
     """``temporal``: weight of the previous frame's mask (0 = none; ``reset`` between shots)."""
@@ -50,6 +51,3 @@ class PersonSegmenter:
             mask = self.temporal * self._previous + (1 - self.temporal) * mask
         self._previous = mask
         return cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-FILES = {"landscape": "selfie_segmentation_landscape.tflite", "square": "selfie_segmentation.tflite"}
