@@ -125,27 +125,35 @@ def expression_model(normalised: np.ndarray, weights: np.ndarray, expressions: n
     return deltas.astype(np.float32), means.astype(np.float32)
 
 
+def uv_polygon(indices: list[int], smooth: bool = True) -> np.ndarray:
+    """(SIZE, SIZE) float32 0-1 mask of a polygon of mesh vertices in UV space (``smooth``:
+    anti-aliased with quarter-pixel corners; otherwise corners rounded to whole texels)."""
+    import cv2
+
+    from facepaint.mesh import canonical_mesh
+
+    corners = canonical_mesh().uv[indices] * (SIZE - 1)
+    mask = np.zeros((SIZE, SIZE), np.uint8)
+    if smooth:
+        cv2.fillPoly(mask, [np.round(corners * 4).astype(np.int32)], 1, cv2.LINE_AA, shift=2)
+    else:
+        cv2.fillPoly(mask, [np.round(corners).astype(np.int32)], 1)
+    return mask.astype(np.float32)
+
+
 def beard_zone(face_mask: np.ndarray) -> np.ndarray:
     """(SIZE, SIZE) soft 0-1 mask of the upper lip (nose base to the lip's top) and the chin
     (lower lip down), without the lips themselves."""
     import cv2
 
     from facepaint.draw import LIPS_OUTER
-    from facepaint.mesh import canonical_mesh
-
-    uv = canonical_mesh().uv * (SIZE - 1)
-
-    def polygon(indices):
-        mask = np.zeros((SIZE, SIZE), np.uint8)
-        cv2.fillPoly(mask, [np.round(uv[indices] * 4).astype(np.int32)], 1, cv2.LINE_AA, shift=2)
-        return mask.astype(np.float32)
 
     upper_lip = [98, 97, 2, 326, 327, 423, 426, 436, 432, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185, 61, 212,
                  216, 206, 203]
     chin = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 432, 430, 434, 364, 394, 395, 369, 396, 175, 171,
             140, 170, 169, 135, 214, 210, 212]
-    lips = polygon(LIPS_OUTER)
-    zone = np.clip(polygon(upper_lip) + polygon(chin) - cv2.dilate(lips, np.ones((3, 3), np.uint8)), 0, 1)
+    lips = uv_polygon(LIPS_OUTER)
+    zone = np.clip(uv_polygon(upper_lip) + uv_polygon(chin) - cv2.dilate(lips, np.ones((3, 3), np.uint8)), 0, 1)
     return cv2.GaussianBlur(zone, (0, 0), 3.0) * face_mask.astype(np.float32)
 
 
@@ -157,12 +165,9 @@ def clear_beard_shadow(mean: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
     import cv2
 
     from facepaint.draw import LIPS_OUTER
-    from facepaint.mesh import canonical_mesh
 
     zone = beard_zone(face_mask)
-    lips = np.zeros((SIZE, SIZE), np.uint8)
-    cv2.fillPoly(lips, [np.round(canonical_mesh().uv[LIPS_OUTER] * (SIZE - 1)).astype(np.int32)], 1)
-    lips = cv2.GaussianBlur(cv2.dilate(lips, np.ones((5, 5), np.uint8)).astype(np.float32), (0, 0), 2.0)
+    lips = cv2.GaussianBlur(cv2.dilate(uv_polygon(LIPS_OUTER, smooth=False), np.ones((5, 5), np.uint8)), (0, 0), 2.0)
     skin = face_mask.astype(np.float32)
     broad = cv2.GaussianBlur(mean, (0, 0), 4.0)
     around = skin * (1 - np.clip(2 * zone, 0, 1)) * (1 - lips)
