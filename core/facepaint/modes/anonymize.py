@@ -146,6 +146,7 @@ def _smooth_light(source: np.ndarray, weight: np.ndarray) -> np.ndarray:
     u, v = xs[inside] / max(w, 1) - 0.5, ys[inside] / max(h, 1) - 0.5
     basis = np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], 1)
     values = source[ys, xs][inside].astype(np.float64)
+
     def fit(keep):
         # Normal equations with einsum (6 x 6, no BLAS threads), a little ridge for flat faces.
         b = basis[keep]
@@ -239,14 +240,18 @@ class Anonymize(Mode):
                 and (face.pose is None or abs(face.pose.yaw) <= self.max_yaw))
 
     def render(self, frame: Frame, faces: list[Face]) -> np.ndarray:
+        import cv2
+
         out = frame.image.copy()
+        # This frame in grey for the steadying flow: made once, shared by all its faces.
+        gray = cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY) if self.temporal > 0 and faces else None
         kept = self.selector.kept(frame.image, faces)
         # Far (small) faces first, so a near face drawn over them wins where they overlap.
         for face in sorted(faces, key=lambda f: f.size):
             if face.track_id in kept:
                 self.stats["kept"] += 1
                 continue
-            if self.can_redraw(face) and self.redraw(out, frame.image, face):
+            if self.can_redraw(face) and self.redraw(out, frame.image, face, gray):
                 self.stats["redrawn"] += 1
             else:
                 hide_face(out, face, self.fallback, self._noise)
@@ -256,8 +261,9 @@ class Anonymize(Mode):
             out = self.painter.paint_faces(out, [f for f in faces if f.track_id not in kept])
         return out
 
-    def redraw(self, out: np.ndarray, original: np.ndarray, face: Face) -> bool:
-        """Draw the track's synthetic face over ``face`` in ``out``; False if the mesh does not fit."""
+    def redraw(self, out: np.ndarray, original: np.ndarray, face: Face, gray: np.ndarray | None = None) -> bool:
+        """Draw the track's synthetic face over ``face`` in ``out``; False if the mesh does not fit.
+        ``gray``: ``original`` in grey, for the steadying flow (made here if not given)."""
         import cv2
 
         # Big faces are drawn at a working size and scaled up: the texture has 256 px of detail
@@ -388,9 +394,11 @@ class Anonymize(Mode):
             # only where the flow explains the input; a face hidden in between starts afresh.
             from .paint import TemporalCoherence
 
-            steady = self._steadiers.setdefault(face.track_id, TemporalCoherence(self.temporal, flow_side=160,
-                                                                                  tolerance=8.0))
-            drawn = steady(original, drawn, valid=(alpha > 0).astype(np.float32), window=(ys, xs))
+            steady = self._steadiers.get(face.track_id)
+            if steady is None:  # (not setdefault: that would build a flow object every frame)
+                steady = self._steadiers[face.track_id] = TemporalCoherence(self.temporal, flow_side=160,
+                                                                            tolerance=8.0)
+            drawn = steady(original, drawn, valid=(alpha > 0).astype(np.float32), window=(ys, xs), gray=gray)
         region = out[ys, xs].astype(np.float32)
         out[ys, xs] = np.clip(region + alpha[..., None] * (drawn - region), 0, 255).astype(np.uint8)
         return True

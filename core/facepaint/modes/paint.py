@@ -117,13 +117,14 @@ class TemporalCoherence:
         self._gray = self._painted = self._valid = None
 
     def __call__(self, image: np.ndarray, painted: np.ndarray, valid: np.ndarray | None = None,
-                 window: tuple[slice, slice] | None = None) -> np.ndarray:
+                 window: tuple[slice, slice] | None = None, gray: np.ndarray | None = None) -> np.ndarray:
         """image: this frame's input (uint8 RGB, whole frame); painted: the painting of ``window``
         (float32, the window's size; default window: the whole frame); valid: where ``painted``
-        holds a painting (0-1, default everywhere). Returns the smoothed painting of the window."""
+        holds a painting (0-1, default everywhere); gray: ``image`` in grey, when the caller already
+        has it (one per frame for several windows). Returns the smoothed painting of the window."""
         import cv2
 
-        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if gray is None else gray
         h, w = gray.shape
         ys, xs = window or (slice(0, h), slice(0, w))
         valid = np.ones(painted.shape[:2], np.float32) if valid is None else valid
