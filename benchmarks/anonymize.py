@@ -225,8 +225,16 @@ def bench_video_stability(shared: Path, frames: int = 100, every: int = 10, mode
                 outputs.append(r.image)
                 boxes.append(r.faces[0].box)
 
+        described: dict = {}  # (input or output, frame) -> descriptor: stability and re-identification share them
+
+        def descriptor(images, i):
+            key = (images is outputs, i)
+            if key not in described:
+                described[key] = recognizer.descriptor(images[i], boxes[i])
+            return described[key]
+
         def stability(images):
-            d = [recognizer.descriptor(img, b) for img, b in list(zip(images, boxes))[::every]]
+            d = [descriptor(images, i) for i in range(0, len(images), every)]
             return float(np.median([np.linalg.norm(a - b) for i, a in enumerate(d) for b in d[i + 1:]]))
 
         def flicker(images):
@@ -238,10 +246,9 @@ def bench_video_stability(shared: Path, frames: int = 100, every: int = 10, mode
                 diffs.append(np.abs(a - b).mean())
             return float(np.mean(diffs))
 
-        sampled = list(zip(originals, outputs, boxes))[::every // 2 or 1]
-        person = np.mean([recognizer.descriptor(img, b) for img, _, b in sampled], axis=0)
-        reidentified = [bool(np.linalg.norm(recognizer.descriptor(img, b) - person) < SAME_PERSON)
-                        for _, img, b in sampled]
+        sampled = range(0, len(outputs), every // 2 or 1)
+        person = np.mean([descriptor(originals, i) for i in sampled], axis=0)
+        reidentified = [bool(np.linalg.norm(descriptor(outputs, i) - person) < SAME_PERSON) for i in sampled]
         out.append({"clip": clip.name, "frames": len(outputs),
                     "reidentified_frames": f"{sum(reidentified)}/{len(reidentified)}",
                     "identity_spread_input": stability(originals), "identity_spread_output": stability(outputs),
