@@ -18,6 +18,7 @@ from . import assets
 
 FILES = {"landscape": "selfie_segmentation_landscape.tflite", "square": "selfie_segmentation.tflite"}
 
+
 class PersonSegmenter:
     """``temporal``: weight of the previous frame's mask (0 = none; ``reset`` between shots)."""
 

@@ -11,8 +11,9 @@ the skin), then the model stores:
 
 - ``mean``: the average texture (256 x 256 luminance), a face of nobody, with the beard shadow of
   the mostly male, often stubbled photos lifted (``clear_beard_shadow``);
-- ``components``/``scales`` (beard-zone broad changes removed, ``clean_shaven``): the main ways the faces differ (PCA, 128 x 128), so each track can get
-  its own synthetic person: mean + sum(c_i * scale_i * component_i) with small random c_i;
+- ``components``/``scales``: the main ways the faces differ (PCA, 128 x 128; broad beard-zone
+  changes removed, ``clean_shaven``), so each track can get its own synthetic person:
+  mean + sum(c_i * scale_i * component_i) with small random c_i;
 - ``expression_names``/``expression_deltas``/``expression_means``: how the skin changes with the
   expression (smile folds, raised cheeks, brow furrows, a dropped jaw): a ridge regression, per
   texel, of the normalised textures on the faces' blendshapes (128 x 128 per blendshape). The
