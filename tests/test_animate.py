@@ -139,3 +139,22 @@ def test_mona_lisa_talks(tmp_path):
             assert np.linalg.norm(recognizer.descriptor(r.image, boxes[0]) - reference) < 0.45  # still her
     assert found >= 0.9 * len(results[::5])
     assert np.abs(results[-1].image.astype(int) - canvas).mean() > 1  # and she moved
+
+
+def test_teeth_take_the_portraits_palette(astronaut_face):
+    """Teeth drawn into a portrait sit in its palette, about as light as its skin: paper-white teeth
+    on a dark or varnished picture look pasted on."""
+    from facepaint.features import ENAMEL
+    from facepaint.modes.animate import LUMA, teeth_colour
+
+    landmarks = astronaut_face.landmarks
+    luma = float(ENAMEL @ LUMA)
+    warm = np.zeros((512, 512, 3), np.uint8)
+    warm[:] = (170, 120, 70)  # a dim, warm picture
+    teeth = teeth_colour(warm, landmarks, light_level=1.0)
+    assert float(teeth @ LUMA) < 0.8 * luma  # darker than natural ivory under full light
+    assert teeth[0] > teeth[2] + 20  # and warm, like the picture
+    bright = np.full((512, 512, 3), 230, np.uint8)
+    assert float(teeth_colour(bright, landmarks, 1.0) @ LUMA) > float(teeth @ LUMA) + 40
+    # The mouth interior takes the light level on top: the colour is given before it.
+    assert np.allclose(teeth_colour(warm, landmarks, 2.0) * 2.0, teeth, atol=0.01)

@@ -46,8 +46,15 @@ def polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return mask.astype(np.float32)
 
 
-def draw_mouth_interior(drawn: np.ndarray, points: np.ndarray, light_level: float, shape: tuple[int, int]) -> None:
-    """An open mouth: upper teeth hanging from the upper lip's curve, dark interior, lower teeth."""
+ENAMEL = np.array([228, 222, 210], np.float32)
+
+
+def draw_mouth_interior(drawn: np.ndarray, points: np.ndarray, light_level: float, shape: tuple[int, int],
+                        enamel: np.ndarray | None = None, corner_shade: float = 0.0) -> None:
+    """An open mouth: upper teeth hanging from the upper lip's curve, dark interior, lower teeth.
+
+    ``enamel``: the teeth's colour before ``light_level`` (default: a natural ivory); ``corner_shade``:
+    how much darker the teeth get toward the mouth's corners, where the cheeks shade them."""
     import cv2
 
     opening = opening_mask(points, LIPS_INNER, shape, min_area=3)
@@ -73,8 +80,12 @@ def draw_mouth_interior(drawn: np.ndarray, points: np.ndarray, light_level: floa
     columns = np.arange(sub[1], dtype=np.float32)[None, :]
     gaps = 1 - 0.1 * np.clip(1 - np.abs(((columns - centre_x) / tooth) % 1.0 - 0.5) * 8, 0, 1)
     gum = 1 - 0.15 * np.clip(1 - (rows - top) / np.maximum(0.25 * opening, 1), 0, 1)
-    enamel = np.array([228, 222, 210], np.float32) * light_level
-    teeth_colour = enamel * (gaps * gum)[..., None]
+    enamel = (ENAMEL if enamel is None else np.asarray(enamel, np.float32)) * light_level
+    shade = gaps * gum
+    if corner_shade > 0:
+        half = max(width / 2.0, 1.0)
+        shade = shade * (1 - corner_shade * np.clip(np.abs(columns - centre_x) / half, 0, 1) ** 2)
+    teeth_colour = enamel * shade[..., None]
     teeth = np.clip(teeth, 0, 1)[..., None]
     layer = layer * (1 - teeth) + teeth_colour * teeth
     soft = cv2.GaussianBlur(mouth, (0, 0), 0.7)[..., None]

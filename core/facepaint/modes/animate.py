@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..draw import LIPS_INNER
+from ..draw import FACE_OVAL, LEFT_BROW, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_BROW, RIGHT_EYE
 from ..errors import FacepaintError
-from ..features import draw_mouth_interior, polygon_mask
+from ..features import ENAMEL, draw_mouth_interior, polygon_mask
 from ..retarget import Retargeter
 from ..types import Face, Frame
 from ..warp import LandmarkWarp
 from . import Mode, register_mode
 
 CROPS = ("face", "full")
+TEETH_FROM = 0.02  # lips parted by this share of the face height show teeth (a sneer, a smile, speech)
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def portrait_canvas(image: np.ndarray, box: np.ndarray | None, size: int, crop: str) -> np.ndarray:
@@ -47,6 +49,23 @@ def portrait_canvas(image: np.ndarray, box: np.ndarray | None, size: int, crop: 
     scale = size / max(h, w)
     out_w, out_h = max(2, int(round(w * scale / 2)) * 2), max(2, int(round(h * scale / 2)) * 2)
     return cv2.resize(image, (out_w, out_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+
+
+def teeth_colour(picture: np.ndarray, landmarks: np.ndarray, light_level: float) -> np.ndarray:
+    """Teeth in the picture's own palette (before ``light_level``): a little lighter than the face's
+    skin and half way to a natural ivory. Paper-white teeth on a varnished painting look pasted on
+    (and the recogniser reads the face as another person's)."""
+    skin = polygon_mask(landmarks[FACE_OVAL, :2], picture.shape[:2])
+    for part in (LIPS_OUTER, LEFT_EYE, RIGHT_EYE, LEFT_BROW, RIGHT_BROW):
+        skin *= 1 - polygon_mask(landmarks[part, :2], picture.shape[:2])
+    pixels = picture[skin > 0.5].astype(np.float32)
+    if len(pixels) < 20:
+        return ENAMEL
+    colour = np.median(pixels, axis=0)
+    level = float(colour @ LUMA) * 1.1  # teeth: about as light as lit skin
+    ivory = ENAMEL * level / float(ENAMEL @ LUMA)
+    lifted = colour + 0.2 * (255 - colour)
+    return np.clip(0.5 * ivory + 0.5 * lifted, 0, 255).astype(np.float32) / light_level
 
 
 @register_mode("animate")
@@ -87,6 +106,7 @@ class Animate(Mode):
         self._last = face.landmarks
         luminance = self.canvas[self.canvas.shape[0] // 4: 3 * self.canvas.shape[0] // 4].max(axis=2)
         self._light = float(np.clip(np.percentile(luminance, 95) / 200.0, 0.45, 1.25))
+        self._enamel = teeth_colour(self.canvas, face.landmarks, self._light)
         self._face_height = float(np.linalg.norm(face.landmarks[10, :2] - face.landmarks[152, :2]))
         self._portrait_gap = self._lip_gap(face.landmarks)
         self.stats = {"animated": 0, "held": 0}
@@ -137,12 +157,13 @@ class Animate(Mode):
         out = self.warp(self.canvas, target)
         points = target[:, :2]
         # The lips part wider than the picture shows: what lies behind is drawn, never stretched lip.
-        # A narrow gap is only shadow; from about 4% of the face height, teeth too (features.py).
+        # A narrow gap is only shadow; from TEETH_FROM of the face height, teeth too (features.py).
         gap = self._lip_gap(target) - self._portrait_gap
         if gap > 0.012 * self._face_height:
             drawn = out.astype(np.float32)
-            if gap > 0.04 * self._face_height:
-                draw_mouth_interior(drawn, points, self._light, out.shape[:2])
+            if gap > TEETH_FROM * self._face_height:
+                draw_mouth_interior(drawn, points, self._light, out.shape[:2], enamel=self._enamel,
+                                    corner_shade=0.55)
             else:
                 mouth = polygon_mask(points[LIPS_INNER], out.shape[:2])
                 import cv2
