@@ -48,6 +48,23 @@ def test_the_synthetic_skin_follows_the_expression():
     assert near_mouth > forehead
 
 
+def test_the_lower_face_gets_more_detail_but_not_a_beard():
+    """Below the nose the model's averaged detail is amplified (smile folds, mouth corners), above
+    it not, and not where stubble sits (upper lip, chin)."""
+    from facepaint.mesh import canonical_mesh
+    from facepaint.modes.anonymize import FaceModel
+
+    model = FaceModel()
+    gain = model.detail_map(1.25)
+    uv = (canonical_mesh().uv * 255).round().astype(int)
+    at = lambda i: float(gain[uv[i, 1], uv[i, 0]])  # noqa: E731
+    assert at(10) == pytest.approx(1.0) and at(151) == pytest.approx(1.0)  # forehead
+    assert at(33) == pytest.approx(1.0) and at(263) == pytest.approx(1.0)  # eyes' corners
+    assert at(205) > 2.0 and at(425) > 2.0  # cheeks beside the smile folds
+    assert at(164) < 1.3 and at(199) < 1.3  # philtrum, chin: the beard zone
+    assert model.detail_map(0.0).min() == model.detail_map(0.0).max() == 1.0
+
+
 def test_each_synthetic_person_has_its_own_dark_brows(astronaut):
     """The averaged texture's brows are faint: each synthetic person gets drawn brows, darker than
     the forehead above them, and different people get different brows."""

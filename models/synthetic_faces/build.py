@@ -19,6 +19,8 @@ the skin), then the model stores:
   texel, of the normalised textures on the faces' blendshapes (128 x 128 per blendshape). The
   renderer adds sum(delta_k * (blendshape_k - mean_k)) to a track's texture every frame, so its
   synthetic skin creases the way the population's does for this expression;
+- ``beard_zone``: where stubble sits (upper lip and chin, lips excluded; 256 x 256, 0-1), so the
+  renderer does not bring a beard back when it sharpens the lower face's detail;
 - ``sources``: how many faces went in.
 
 No single person can come back out: the mean blends every face, and identities are sampled with
@@ -235,11 +237,13 @@ def main() -> int:
     mean = clear_beard_shadow(mean, face_mask)
     components = clean_shaven(components, face_mask)
     deltas, expression_means = expression_model(normalised, np.stack(weights), expressions, spread, args.ridge)
+    stubble = beard_zone(face_mask)
+    stubble /= max(float(stubble.max()), 1e-6)
     tmp = args.out.with_name(args.out.stem + ".partial.npz")
     np.savez_compressed(tmp, mean=mean.astype(np.float16), components=components, scales=scales,
                         sources=np.array(len(textures)), names=np.array(names),
                         expression_names=np.array(EXPRESSIONS), expression_deltas=deltas.astype(np.float16),
-                        expression_means=expression_means)
+                        expression_means=expression_means, beard_zone=stubble.astype(np.float16))
     tmp.replace(args.out)
     print(f"build: {len(textures)} faces -> {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     return 0

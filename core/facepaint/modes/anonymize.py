@@ -9,7 +9,8 @@ Per face, per frame:
    random mix of its principal variations, chosen once per track from ``seed`` and the track id),
    plus the model's learned look of this frame's expression (per-blendshape texture changes);
 3. colour and lighting come from the scene: a smooth quadratic field fitted to the original
-   face's pixels (skin tone, light direction), times the synthetic detail;
+   face's pixels (skin tone, light direction), times the synthetic detail (stronger below the
+   nose, outside the beard zone: ``FaceModel.detail_map``);
 4. smile folds and crow's feet are deepened from the blendshapes;
 5. eyes are drawn fresh (sclera, an iris of the identity's colour at the tracked iris landmarks,
    so gaze follows), brows of the identity's own thickness, darkness and arch along the brow
@@ -78,6 +79,26 @@ class FaceModel:
         self.expression_names: list[str] = [str(n) for n in data["expression_names"]] if "expression_names" in data else []
         self.expression_deltas = data["expression_deltas"].astype(np.float32) if self.expression_names else None
         self.expression_means = data["expression_means"].astype(np.float32) if self.expression_names else None
+        # Where stubble sits (upper lip, chin): 0-1 in texture space (none in older models).
+        self.beard_zone = (data["beard_zone"].astype(np.float32) if "beard_zone" in data
+                           else np.zeros(size, np.float32))
+        self._detail_maps: dict[float, np.ndarray] = {}
+
+    def detail_map(self, lower_face: float) -> np.ndarray:
+        """A texture-space multiplier of the detail gain: 1 down to the nose, 1 + ``lower_face``
+        below it (smile folds, the mouth's corners, a raised cheek: the model's averaged detail
+        there is faint, and that is where people and emotion classifiers read a smile), except in
+        the beard zone, where more detail would draw the training photos' stubble back."""
+        if lower_face not in self._detail_maps:
+            from ..mesh import canonical_mesh
+
+            height, width = self.mean.shape
+            v_nose = float(canonical_mesh().uv[1][1])  # landmark 1: the nose tip
+            v = (np.arange(height, dtype=np.float32) / (height - 1))[:, None]
+            t = np.clip((v - v_nose + 0.04) / 0.08, 0, 1)
+            below = np.repeat(t * t * (3 - 2 * t), width, axis=1)  # smoothstep across the nose tip
+            self._detail_maps[lower_face] = (1 + lower_face * below * (1 - self.beard_zone)).astype(np.float32)
+        return self._detail_maps[lower_face]
 
     def expression(self, blendshapes: dict | None, gain: float = 1.0) -> np.ndarray | None:
         """The texture change (256 x 256 luminance) for this frame's blendshapes, or None."""
@@ -184,6 +205,7 @@ class Anonymize(Mode):
     def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
                  max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.2,
                  light_blur: float = 4.0, reshape: float = 1.5, expression_gain: float = 1.0, brows: bool = True,
+                 lower_detail: float = 1.25,
                  temporal: float = 0.7,
                  faces: str = "all", keep: list | tuple = (), style: str | None = None,
                  style_strength: float = 1.0, style_detail: float = 0.7):
@@ -197,6 +219,7 @@ class Anonymize(Mode):
         self.max_yaw = max_yaw
         self.work_size = work_size
         self.detail_gain = detail_gain
+        self.lower_detail = lower_detail  # extra detail gain below the nose (FaceModel.detail_map)
         self.light_blur = light_blur  # the synthetic skin's own shading: its blur by face size / this
         self.expression_gain = expression_gain  # how much of the learned expression look to draw
         self.brows = brows  # draw each synthetic person's own brows
@@ -322,7 +345,10 @@ class Anonymize(Mode):
         # of its training photos' backgrounds, and the border must meet the real skin smoothly.
         inside = cv2.distanceTransform(raster.mask.astype(np.uint8), cv2.DIST_L2, 3)  # 0 off the new mesh
         ramp = np.clip(inside / max(size / 12.0, 1.0), 0, 1)
-        detail = np.clip(1 + self.detail_gain * ramp * (synthetic / np.maximum(base, 1.0) - 1), 0.3, 1.9)
+        gain = self.detail_gain
+        if self.lower_detail > 0:
+            gain = gain * np.where(raster.mask, sample_texture(self.model.detail_map(self.lower_detail), raster), 1.0)
+        detail = np.clip(1 + gain * ramp * (synthetic / np.maximum(base, 1.0) - 1), 0.3, 1.9)
         drawn = light * detail[..., None]
 
         offset = np.array([raster.x0, raster.y0], np.float32)
