@@ -129,6 +129,26 @@ def test_temporal_coherence_calms_a_still_scene_and_follows_a_cut(astronaut):
     assert np.abs(smooth(cut, fresh) - fresh).mean() < 3  # nothing of the previous shot bleeds in
 
 
+def test_clamped_history_does_not_ghost():
+    """On flat skin the input's flow cannot see a drawn feature move: the previous drawing, moved by
+    a flow of zero, would leave a ghost of the feature where it was. Clamped to the fresh drawing's
+    neighbourhood it cannot; small wobble is still smoothed."""
+    flat = np.full((64, 64, 3), 150, np.uint8)  # the input: plain skin, nothing moves in it
+    before, after = np.full((64, 64, 3), 150, np.float32), np.full((64, 64, 3), 150, np.float32)
+    before[20:26, 10:30] = 40  # a dark drawn brow ...
+    after[20:26, 34:54] = 40  # ... that moved 24 px to the right
+    for clamp, ghost_expected in ((0, True), (3, False)):
+        smooth = TemporalCoherence(weight=0.85, clamp=clamp)
+        smooth(flat, before)
+        out = smooth(flat, after)
+        ghost = 150 - out[20:26, 10:30].mean()
+        assert (ghost > 50) == ghost_expected
+    smooth = TemporalCoherence(weight=0.85, clamp=3)
+    smooth(flat, after)
+    wobbled = after + np.random.default_rng(0).normal(0, 4, after.shape).astype(np.float32)
+    assert np.abs(smooth(flat, wobbled) - after).mean() < 0.6 * np.abs(wobbled - after).mean()
+
+
 def test_anonymize_with_style_paints_the_synthetic_face(astronaut):
     with Engine(mode="anonymize", device="cpu") as engine:
         plain = engine.process(Frame(astronaut)).image

@@ -16,7 +16,8 @@ Per face, per frame:
    so gaze follows), brows of the identity's own thickness, darkness and arch along the brow
    landmarks, and an open mouth gets a synthetic interior and upper teeth;
 6. on video, the drawing is blended with the track's own previous drawing moved by optical flow
-   (where the flow explains the input), so it does not shimmer on a still head;
+   (where the flow explains the input, and clamped to the fresh drawing's local range so a fast
+   turn leaves no ghost of a brow or the teeth), so it does not shimmer on a still head;
 7. the result is feathered into the frame inside the mesh outline, and continued up the forehead
    to the hairline as smooth skin of its own tone.
 
@@ -206,7 +207,7 @@ class Anonymize(Mode):
                  max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.2,
                  light_blur: float = 4.0, reshape: float = 1.5, expression_gain: float = 1.0, brows: bool = True,
                  lower_detail: float = 1.25,
-                 temporal: float = 0.7,
+                 temporal: float = 0.85,
                  faces: str = "all", keep: list | tuple = (), style: str | None = None,
                  style_strength: float = 1.0, style_detail: float = 0.7):
         super().__init__(device)
@@ -423,7 +424,7 @@ class Anonymize(Mode):
             steady = self._steadiers.get(face.track_id)
             if steady is None:  # (not setdefault: that would build a flow object every frame)
                 steady = self._steadiers[face.track_id] = TemporalCoherence(self.temporal, flow_side=160,
-                                                                            tolerance=8.0)
+                                                                            tolerance=8.0, clamp=3)
             drawn = steady(original, drawn, valid=(alpha > 0).astype(np.float32), window=(ys, xs), gray=gray)
         region = out[ys, xs].astype(np.float32)
         out[ys, xs] = np.clip(region + alpha[..., None] * (drawn - region), 0, 255).astype(np.uint8)

@@ -100,10 +100,15 @@ class TemporalCoherence:
     are (face region), so the cost follows the faces, not the frame size.
     """
 
-    def __init__(self, weight: float = 0.9, flow_side: int = 320, tolerance: float = 16.0):
+    def __init__(self, weight: float = 0.9, flow_side: int = 320, tolerance: float = 16.0, clamp: int = 0):
         import cv2
 
         self.weight = weight
+        # > 0: the warped previous painting is clamped to the range of the fresh painting's colours
+        # in a clamp x clamp neighbourhood (as temporal anti-aliasing does in games): a small wobble
+        # is smoothed, while a previous feature the flow put in the wrong place (a fast turn over
+        # smooth skin, where the input's flow error is small) cannot ghost in.
+        self.clamp = clamp
         self.flow_side = flow_side
         self.tolerance = tolerance  # grey levels of warp error at which the previous painting counts 1/e
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
@@ -150,7 +155,11 @@ class TemporalCoherence:
                 return cv2.remap(a, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
             keep = self.weight * np.exp(-error / self.tolerance) * warp(self._valid)
-            painted = painted + keep[..., None] * (warp(self._painted) - painted)
+            previous = warp(self._painted)
+            if self.clamp > 0:
+                kernel = np.ones((self.clamp, self.clamp), np.uint8)
+                previous = np.clip(previous, cv2.erode(painted, kernel), cv2.dilate(painted, kernel))
+            painted = painted + keep[..., None] * (previous - painted)
         self._painted, self._valid, self._origin = painted, valid.astype(np.float32), (ys.start, xs.start)
         self._gray = gray
         return painted
