@@ -54,6 +54,12 @@ def test_modes_plug_in_by_name(astronaut):
         def begin(self, track_id):
             calls.append(("begin", track_id))
 
+        def end(self, track_id):
+            calls.append(("end", track_id))
+
+        def reset(self):
+            calls.append(("reset",))
+
         def render(self, frame, faces):
             calls.append(("render", len(faces)))
             return 255 - frame.image
@@ -61,7 +67,9 @@ def test_modes_plug_in_by_name(astronaut):
     assert "test-invert" in available_modes()
     with Engine(mode="test-invert", device="cpu") as engine:
         out = engine.process(Frame(astronaut)).image
-    assert calls == [("begin", 1), ("render", 1)]
+        assert calls == [("begin", 1), ("render", 1)]
+        engine.reset()  # a cut: tracks end first, then the mode forgets the shot
+        assert calls[2:] == [("end", 1), ("reset",)]
     assert (out == 255 - astronaut).all()
     with pytest.raises(FacepaintError, match="unknown mode"):
         create_mode("no-such-mode")

@@ -99,6 +99,25 @@ def test_person_region_paints_people_and_leaves_the_background(astronaut):
     assert result.changed
 
 
+def test_the_person_mask_does_not_outlive_its_shot(astronaut):
+    """After a cut to an empty wall nothing is painted, at once: neither the previous shot's person
+    mask nor its painting carries over (on a cut the engine is reset; a person who leaves without
+    one also disappears from the mask at once)."""
+    from facepaint.segment import PersonSegmenter
+
+    import cv2
+
+    wall = cv2.resize(np.ascontiguousarray(astronaut[0:60, 330:512]), astronaut.shape[1::-1])  # no one there
+    segmenter = PersonSegmenter()
+    assert segmenter(astronaut)[400:500, 60:250].mean() > 0.8  # the suit
+    assert segmenter(wall)[400:500, 60:250].mean() < 0.1  # no cut announced: gone in one frame anyway
+    with Engine(mode="paint", device="cpu", style="the-scream", region="person") as engine:
+        engine.process(Frame(astronaut))
+        engine.reset()
+        result = engine.process(Frame(wall))
+    assert np.abs(result.image.astype(int) - wall).mean() < 1
+
+
 def test_classical_filters_work_on_faces(astronaut):
     for name in ("oil", "watercolour", "ink"):
         with Engine(mode="paint", device="cpu", style=name) as engine:

@@ -85,6 +85,8 @@ class Engine:
         for track_id in self.faces.reset():
             if self.mode is not None:
                 self.mode.end(track_id)
+        if self.mode is not None:
+            self.mode.reset()
 
     def push(self, frame: Frame) -> list[FrameResult]:
         """Process ``frame``; return the results now ready (in order), ``lookback`` frames behind."""

@@ -2,8 +2,8 @@
 
 ``PersonSegmenter(image)`` returns a soft mask (H, W) float32 in 0..1, 1 on people (hair, body,
 clothes). The network sees the frame scaled to 256 x 144 (landscape frames) or 256 x 256 (others);
-the mask is scaled back and, across a video, blended with the previous one so its edge does not
-crawl. Used by paint's ``region="person"``.
+the mask is scaled back and, across a video, blended with the previous one where the two nearly
+agree, so its edge does not crawl while a person who walks in or a cut shows at once. Used by paint's ``region="person"``.
 
 The model files are the Apache-2.0 weights from MediaPipe's 0.10 wheels (see
 models/selfie_segmenter/CARD.md), run with ai-edge-litert: mediapipe 0.10 cannot share an
@@ -49,6 +49,9 @@ class PersonSegmenter:
         net.invoke()
         mask = np.clip(net.get_tensor(out["index"])[0, :, :, 0], 0.0, 1.0)
         if self._previous is not None and self._previous.shape == mask.shape and self.temporal > 0:
-            mask = self.temporal * self._previous + (1 - self.temporal) * mask
+            # Steady the edge, not the content: where the mask changed by half or more (a person
+            # walked in or out, a cut), the new one stands alone.
+            keep = self.temporal * np.clip(1.0 - np.abs(mask - self._previous) / 0.5, 0.0, 1.0)
+            mask = keep * self._previous + (1 - keep) * mask
         self._previous = mask
         return cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -7,7 +7,8 @@ A mode subclasses :class:`Mode` and registers under a name::
 
 and the engine creates it with ``create_mode(name, **options)``. Per-track state
 (a synthetic identity, a style code) lives in the mode, keyed by track id; the
-engine calls ``begin``/``end`` when tracks appear and disappear.
+engine calls ``begin``/``end`` when tracks appear and disappear, and ``reset`` when the stream
+starts over (``Engine.reset``: a cut, an unrelated picture).
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class Mode:
 
     def end(self, track_id: int) -> None:
         """A track ended; drop its state."""
+
+    def reset(self) -> None:
+        """The stream starts over (a scene cut, an unrelated picture): drop what the mode keeps from
+        frame to frame beyond its tracks (the engine ends every track first)."""
 
     def render(self, frame: Frame, faces: list[Face]) -> np.ndarray:
         """Return the output picture (H x W x 3 uint8) for this frame."""

@@ -205,6 +205,15 @@ class Paint(Mode):
     def end(self, track_id: int) -> None:
         self.selector.forget(track_id)
 
+    def reset(self) -> None:
+        """A new shot: nothing of the previous one's painting, person mask, style blend or stroke
+        size carries over."""
+        self.temporal.reset()
+        if self.segmenter is not None:
+            self.segmenter.reset()
+        self._shot_style = None
+        self._frame_scale = None
+
     def render(self, frame: Frame, faces: list[Face]) -> np.ndarray:
         image = frame.image
         if self.region == "frame":
