@@ -84,8 +84,8 @@ def bench_speed(shared: Path) -> list[dict]:
         scenes = {1: _video_frames(shared / "video" / "heads" / "s32.mp4", 40, size),
                   5: _mosaic([_video_frames(p, 40, (360, 288)) for p in talking], size)}
         for faces, frames in scenes.items():
-            for region in ("face", "frame"):
-                if region == "frame" and faces == 5:
+            for region in ("face", "frame", "person"):
+                if region != "face" and faces == 5:
                     continue
                 with Engine.pipelined("paint", 5, device="cpu", style="starry-night", region=region) as engine:
                     ms = engine_ms_per_frame(engine, frames)

@@ -268,10 +268,10 @@ class Paint(Mode):
                 people[ys, xs] = np.maximum(people[ys, xs], mask)
         # A soft edge of about 1% of the frame; below 2% the segmenter means background.
         alpha = cv2.GaussianBlur(people, (0, 0), max(1.0, 0.006 * max(h, w)))
-        alpha = np.where(alpha < 0.02, 0.0, alpha)[..., None]
-        out = np.clip(image + alpha * (painted.astype(np.float32) - image) + 0.5, 0, 255).astype(np.uint8)
-        background = alpha[..., 0] <= 0
-        out[background] = image[background]  # bit-exact outside people
+        alpha[alpha < 0.02] = 0.0
+        # OpenCV's blend: one pass in C (the same sum in numpy float arrays cost ~10 ms a frame)
+        out = cv2.blendLinear(np.ascontiguousarray(painted), np.ascontiguousarray(image), alpha, 1.0 - alpha)
+        np.copyto(out, image, where=(alpha <= 0)[..., None])  # bit-exact outside people
         return out
 
     def _keep_detail(self, painted: np.ndarray, picture: np.ndarray, sigma: float) -> np.ndarray:
