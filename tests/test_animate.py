@@ -61,6 +61,32 @@ def test_retarget_follows_the_driver_relative_to_its_neutral(astronaut_face):
     assert np.abs(moved[:10] - portrait[:10]).max() < 2.0  # the rest of the face stays
 
 
+def turned_face(yaw_degrees, scale=10.0, offset=(256, 256)):
+    """Canonical mesh landmarks as an image would show them, turned about the vertical axis."""
+    from facepaint.mesh import canonical_mesh
+
+    a = np.radians(yaw_degrees)
+    rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    points = scale * canonical_mesh().vertices.astype(np.float64) @ rot.T
+    return (points * [1, -1, -1] + [offset[0], offset[1], 0]).astype(np.float32)
+
+
+def test_a_turned_portrait_turns_away_only_softly():
+    """A portrait already turned 36 degrees, driven 15 degrees further away, turns only a little
+    further (the warp cannot show its far side); driven back toward frontal it follows in full, and
+    a frontal portrait follows any turn up to the knee in full."""
+    from facepaint.retarget import _yaw, fit_pose, stable_points
+
+    def yaw_of(landmarks):
+        return _yaw(fit_pose(landmarks, stable_points()).rotation.T)
+
+    for own, driven, expected in ((-36, -15, (-36 - 15 * 0.3, 1.0)), (-36, 15, (-21, 1.0)), (0, -30, (-30, 1.0))):
+        retarget = Retargeter(turned_face(own))
+        retarget.set_reference(turned_face(0, scale=6.0, offset=(100, 120)))
+        out = retarget(turned_face(driven, scale=6.0, offset=(100, 120)))
+        assert yaw_of(out) == pytest.approx(expected[0], abs=expected[1]), (own, driven)
+
+
 def test_warp_moves_pixels_with_the_landmarks(astronaut, astronaut_face):
     warp = LandmarkWarp(astronaut_face.landmarks, astronaut.shape[:2])
     same = warp(astronaut, astronaut_face.landmarks)

@@ -61,17 +61,36 @@ def fit_pose(landmarks: np.ndarray, stable: np.ndarray) -> Pose3:
     return Pose3(s, r, t, image[stable].mean(0), (s * (r @ image.T)).T + t)
 
 
+def _yaw(head: np.ndarray) -> float:
+    """Degrees the face (canonical -> image' rotation ``head``) is turned about the vertical axis."""
+    return float(np.degrees(np.arctan2(head[0, 2], head[2, 2])))
+
+
+def _scaled_rotation(rotation: np.ndarray, share: float) -> np.ndarray:
+    """The same rotation axis, ``share`` of the angle (Rodrigues)."""
+    import cv2
+
+    vector, _ = cv2.Rodrigues(rotation)
+    return cv2.Rodrigues(vector * share)[0]
+
+
 class Retargeter:
     """Landmarks for the portrait that move as the driver moves, relative to the driver's reference.
 
     ``expression``: gain on the expression offsets; ``motion``: gain on the head's translation
-    (rotation and scale always follow)."""
+    (rotation and scale always follow); ``turn_knee``: beyond this yaw (degrees) a turn that would
+    show more of the side the picture never showed follows at ``beyond_knee`` of its angle. The warp
+    can only squeeze the far cheek, so a portrait already turned (the Pearl Earring, 33 degrees)
+    turned on with the driver looked crushed and stopped reading as a face."""
 
-    def __init__(self, portrait_landmarks: np.ndarray, expression: float = 1.0, motion: float = 1.0):
+    def __init__(self, portrait_landmarks: np.ndarray, expression: float = 1.0, motion: float = 1.0,
+                 turn_knee: float = 35.0, beyond_knee: float = 0.3):
         self.stable = stable_points()
         self.portrait = fit_pose(portrait_landmarks, self.stable)
         self.expression = expression
         self.motion = motion
+        self.turn_knee = turn_knee
+        self.beyond_knee = beyond_knee
         self.reference: Pose3 | None = None
 
     def set_reference(self, driver_landmarks: np.ndarray) -> None:
@@ -84,10 +103,21 @@ class Retargeter:
         target = p.canonical + self.expression * (now.canonical - ref.canonical)
         # Head rotation in image space: H = R^T maps canonical -> image'. Portrait: dH * H_p.
         turn = now.rotation.T @ ref.rotation
-        head = turn @ p.rotation.T
+        head = self._limit_turn(turn, p.rotation.T)
         zoom = (1.0 / p.scale) * (ref.scale / now.scale)
         # The driver's head centre moved by this much, in units of its own face size.
         shift = (now.centre - ref.centre) * (ref.scale / p.scale) * self.motion
         pivot = p.canonical[self.stable].mean(0)
         image = zoom * (head @ (target - pivot).T).T + p.centre + shift
         return (image * _FLIP).astype(np.float32)
+
+    def _limit_turn(self, turn: np.ndarray, own: np.ndarray) -> np.ndarray:
+        """``turn @ own``, with the part of the yaw beyond the knee (away from frontal) softened."""
+        head = turn @ own
+        start, end = _yaw(own), _yaw(head)
+        if abs(end) <= self.turn_knee or abs(end) <= abs(start):
+            return head
+        knee = max(self.turn_knee, abs(start))  # a portrait turned further than the knee keeps its own turn
+        wanted = np.sign(end) * (knee + (abs(end) - knee) * self.beyond_knee)
+        share = float(np.clip((wanted - start) / (end - start), 0.0, 1.0)) if end != start else 1.0
+        return _scaled_rotation(turn, share) @ own
