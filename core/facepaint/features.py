@@ -10,6 +10,8 @@ import numpy as np
 
 from .draw import LIPS_INNER
 
+ENAMEL = np.array([228, 222, 210], np.float32)  # RGB of teeth at a light level of 1: a natural ivory
+
 
 def window(points: np.ndarray, indices: list[int], shape: tuple[int, int],
             pad: float) -> tuple[slice, slice, np.ndarray] | None:
@@ -44,9 +46,6 @@ def polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     cv2.fillPoly(mask, [np.round(points * 4).astype(np.int32)], 1, lineType=cv2.LINE_AA, shift=2)
     return mask.astype(np.float32)
-
-
-ENAMEL = np.array([228, 222, 210], np.float32)
 
 
 def draw_mouth_interior(drawn: np.ndarray, points: np.ndarray, light_level: float, shape: tuple[int, int],

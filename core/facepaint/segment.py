@@ -3,7 +3,8 @@
 ``PersonSegmenter(image)`` returns a soft mask (H, W) float32 in 0..1, 1 on people (hair, body,
 clothes). The network sees the frame scaled to 256 x 144 (landscape frames) or 256 x 256 (others);
 the mask is scaled back and, across a video, blended with the previous one where the two nearly
-agree, so its edge does not crawl while a person who walks in or a cut shows at once. Used by paint's ``region="person"``.
+agree, so its edge does not crawl while a person who walks in, or a cut, shows at once. Used by
+paint's ``region="person"``.
 
 The model files are the Apache-2.0 weights from MediaPipe's 0.10 wheels (see
 models/selfie_segmenter/CARD.md), run with ai-edge-litert: mediapipe 0.10 cannot share an

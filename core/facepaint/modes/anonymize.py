@@ -250,6 +250,10 @@ class Anonymize(Mode):
             self.shapes.forget(track_id)
         self.selector.forget(track_id)
 
+    def reset(self) -> None:
+        if self.painter is not None:  # --style: the painting's shot state too
+            self.painter.reset()
+
     def conceal(self, image: np.ndarray, face: Face) -> None:
         hide_face(image, face, self.fallback, self._noise)
         self.stats["hidden"] += 1
