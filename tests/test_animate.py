@@ -75,10 +75,11 @@ def test_a_turned_portrait_turns_away_only_softly():
     """A portrait already turned 36 degrees, driven 15 degrees further away, turns only a little
     further (the warp cannot show its far side); driven back toward frontal it follows in full, and
     a frontal portrait follows any turn up to the knee in full."""
-    from facepaint.retarget import _yaw, fit_pose, stable_points
+    from facepaint.pose import pose_from_matrix
+    from facepaint.retarget import fit_pose, stable_points
 
     def yaw_of(landmarks):
-        return _yaw(fit_pose(landmarks, stable_points()).rotation.T)
+        return pose_from_matrix(fit_pose(landmarks, stable_points()).rotation.T).yaw
 
     for own, driven, expected in ((-36, -15, (-36 - 15 * 0.3, 1.0)), (-36, 15, (-21, 1.0)), (0, -30, (-30, 1.0))):
         retarget = Retargeter(turned_face(own))

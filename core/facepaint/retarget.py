@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .mesh import canonical_mesh
+from .pose import pose_from_matrix
 
 # Image (x right, y down, z away) -> a right-handed frame like the canonical mesh's (y up, z out).
 _FLIP = np.array([1.0, -1.0, -1.0], np.float32)
@@ -59,11 +60,6 @@ def fit_pose(landmarks: np.ndarray, stable: np.ndarray) -> Pose3:
     image = landmarks.astype(np.float64) * _FLIP
     s, r, t = similarity_fit(image[stable], canonical_mesh().vertices[stable].astype(np.float64))
     return Pose3(s, r, t, image[stable].mean(0), (s * (r @ image.T)).T + t)
-
-
-def _yaw(head: np.ndarray) -> float:
-    """Degrees the face (canonical -> image' rotation ``head``) is turned about the vertical axis."""
-    return float(np.degrees(np.arctan2(head[0, 2], head[2, 2])))
 
 
 def _scaled_rotation(rotation: np.ndarray, share: float) -> np.ndarray:
@@ -114,7 +110,8 @@ class Retargeter:
     def _limit_turn(self, turn: np.ndarray, own: np.ndarray) -> np.ndarray:
         """``turn @ own``, with the part of the yaw beyond the knee (away from frontal) softened."""
         head = turn @ own
-        start, end = _yaw(own), _yaw(head)
+        # image' has MediaPipe's face-geometry axes (x right, y up, z out): pose.py reads the yaw
+        start, end = pose_from_matrix(own).yaw, pose_from_matrix(head).yaw
         if abs(end) <= self.turn_knee or abs(end) <= abs(start):
             return head
         knee = max(self.turn_knee, abs(start))  # a portrait turned further than the knee keeps its own turn
