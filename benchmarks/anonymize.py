@@ -254,11 +254,11 @@ def bench_video_stability(shared: Path, frames: int = 100, every: int = 10, mode
         # then compared.
         flow_maker = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         flows = []
+        grays = [cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) for image in originals]
         for i in range(1, len(originals)):
             x0, y0, x1, y1 = np.clip(boxes[i].astype(int), 0, None)
-            cur = cv2.cvtColor(originals[i][y0:y1, x0:x1], cv2.COLOR_RGB2GRAY)
-            prev = cv2.cvtColor(originals[i - 1], cv2.COLOR_RGB2GRAY)
-            flow = flow_maker.calc(cur, np.ascontiguousarray(prev[y0:y1, x0:x1]), None)
+            cur = np.ascontiguousarray(grays[i][y0:y1, x0:x1])
+            flow = flow_maker.calc(cur, np.ascontiguousarray(grays[i - 1][y0:y1, x0:x1]), None)
             gx, gy = np.meshgrid(np.arange(x0, x0 + cur.shape[1], dtype=np.float32),
                                  np.arange(y0, y0 + cur.shape[0], dtype=np.float32))
             flows.append((y0, y1, x0, x1, gx + flow[..., 0], gy + flow[..., 1]))
