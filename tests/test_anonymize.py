@@ -72,7 +72,8 @@ def test_each_synthetic_person_has_its_own_dark_brows(astronaut):
     from facepaint.features import polygon_mask
 
     def brow_and_forehead(**options):
-        with Engine(mode="anonymize", device="cpu", **options) as engine:
+        # One candidate: the same synthetic person with and without drawn brows.
+        with Engine(mode="anonymize", device="cpu", candidates=1, **options) as engine:
             result = engine.process(Frame(astronaut))
         (face,) = result.faces
         grey = result.image.mean(axis=2)
@@ -266,3 +267,30 @@ def test_keep_reference_without_a_face_is_a_clear_error(tmp_path):
         writer.write(image, Frame(image))
     with pytest.raises(FacepaintError, match="no face found"):
         Engine(mode="anonymize", device="cpu", keep=[blank])
+
+
+def test_a_new_track_gets_the_least_alike_of_its_candidates(astronaut):
+    """Each candidate synthetic person is drawn on the face and compared with the original by
+    FaceNet (not by the judge); the track keeps the one FaceNet finds least alike."""
+    from facepaint.likeness import shared_facenet
+
+    facenet = shared_facenet()
+
+    def output(identity_of=None, **options):
+        with Engine(mode="anonymize", device="cpu", temporal=0, **options) as engine:
+            if identity_of is not None:  # force candidate k on the (first) track
+                engine.mode.identities[1] = engine.mode.candidate(1, identity_of)
+            result = engine.process(Frame(astronaut))
+            (face,) = result.faces
+            assert face.track_id == 1
+            return result.image, face, engine.mode
+
+    chosen_image, face, mode = output(candidates=4)
+    person = facenet.descriptor(astronaut, face.box)
+    distances = [facenet.distance(person, facenet.descriptor(output(identity_of=k)[0], face.box)) for k in range(4)]
+    assert max(distances) - min(distances) > 0.02  # the candidates do differ to FaceNet
+    best = int(np.argmax(distances))
+    assert (mode.identities[1].texture == mode.candidate(1, best).texture).all()
+    assert np.array_equal(chosen_image, output(identity_of=best)[0])
+    # One candidate: the first, as before the choice existed.
+    assert (output(candidates=1)[2].identities[1].texture == mode.candidate(1, 0).texture).all()

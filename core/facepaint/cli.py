@@ -42,7 +42,7 @@ video's audio is kept.
 
 # Which options each mode of 'facepaint pipe' takes from the command line.
 PIPE_MODES = {
-    "anonymize": ("seed", "fallback", "faces", "keep"),
+    "anonymize": ("seed", "candidates", "fallback", "faces", "keep"),
     "paint": ("style", "region", "strength", "detail", "temporal", "faces", "keep"),
 }
 
@@ -73,6 +73,9 @@ def _add_anonymize_options(parser: argparse.ArgumentParser, selection: bool = Tr
     group = parser.add_argument_group("anonymize options")
     group.add_argument("--seed", type=int, default=0,
                        help="choice of synthetic people: the same seed gives the same faces (default 0)")
+    group.add_argument("--candidates", type=_positive_int, default=8, metavar="N",
+                       help="a new face's synthetic person is the least alike of N, as a second recogniser "
+                            "(FaceNet) judges (default 8; 1 is fastest when a face appears)")
     group.add_argument("--fallback", choices=["mosaic", "blur", "solid"], default="mosaic",
                        help="how faces that cannot be redrawn are hidden (default: noisy mosaic)")
     if selection:
@@ -357,8 +360,8 @@ def cmd_anonymize(args: argparse.Namespace) -> int:
 
     summary = run_mode("anonymize", args.input, args.output, json_path=args.json, device=args.device,
                        detect_every=args.detect_every, progress=not args.quiet, seed=args.seed,
-                       fallback=args.fallback, faces=args.faces, keep=args.keep, style=args.style,
-                       style_strength=args.strength, style_detail=args.detail, frames=args.frames,
+                       candidates=args.candidates, fallback=args.fallback, faces=args.faces, keep=args.keep,
+                       style=args.style, style_strength=args.strength, style_detail=args.detail, frames=args.frames,
                        lossless=args.lossless)
     print(summary, file=sys.stderr)
     if args.audit:

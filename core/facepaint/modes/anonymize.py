@@ -6,8 +6,10 @@ Per face, per frame:
    geometry, head pose, blinks and mouth shape are the person's own;
 2. the skin is drawn from the track's synthetic identity: a luminance texture sampled from the
    project's face model (models/synthetic_faces: the average of ~170 unwrapped faces plus a small
-   random mix of its principal variations, chosen once per track from ``seed`` and the track id),
-   plus the model's learned look of this frame's expression (per-blendshape texture changes);
+   random mix of its principal variations, chosen once per track from ``seed`` and the track id:
+   of ``candidates`` such people drawn on the track's first redrawn frame, the one FaceNet finds
+   least like the original), plus the model's learned look of this frame's expression
+   (per-blendshape texture changes);
 3. colour and lighting come from the scene: a smooth quadratic field fitted to the original
    face's pixels (skin tone, light direction), times the synthetic detail (stronger below the
    nose, outside the beard zone: ``FaceModel.detail_map``);
@@ -24,7 +26,8 @@ Per face, per frame:
 What the generator sees of the original face: its landmarks and blendshapes (geometry,
 expression, gaze), its pixels only through that smooth field (and, half-matched, along the top of
 the forehead where the drawing meets real skin; above it, only whether a pixel still looks like
-that skin), and its lips' mean colour. Faces it cannot
+that skin), and its lips' mean colour; and, once per track, which of the candidate synthetic
+people FaceNet finds least like it (at most 3 bits, only away from the person). Faces it cannot
 redraw well (no fresh landmarks, too small, turned too far) are hidden with the irreversible
 fallback (``hide.py``).
 """
@@ -32,6 +35,7 @@ fallback (``hide.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -62,6 +66,15 @@ class SyntheticIdentity:
     texture: np.ndarray  # (256, 256) float32 luminance
     iris: np.ndarray  # (3,) RGB
     brows: tuple[float, float, float] = (1.0, 0.5, 0.0)  # thickness (x the landmarks'), darkness, arch
+
+
+class _Geometry(NamedTuple):
+    """One face's drawing frame (``Anonymize._geometry``): the same for every candidate person."""
+    scale: float  # working scale (drawn small, scaled up)
+    landmarks: np.ndarray  # moved to average proportions, at the working scale
+    src: np.ndarray  # the frame at the working scale
+    raster: object  # render.FaceRaster of the moved mesh
+    covered: np.ndarray  # what must be drawn over: the moved mesh and the person's own outline
 
 
 class FaceModel:
@@ -197,17 +210,24 @@ def _smooth_light(source: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return np.clip(light, low, high).astype(np.float32)
 
 
+def _composite(out: np.ndarray, drawn: np.ndarray, alpha: np.ndarray, window: tuple[slice, slice]) -> None:
+    """``drawn`` over ``out[window]`` (in place), by ``alpha``."""
+    region = out[window].astype(np.float32)
+    out[window] = np.clip(region + alpha[..., None] * (drawn - region), 0, 255).astype(np.uint8)
+
+
 @register_mode("anonymize")
 class Anonymize(Mode):
     """See the module docstring. ``min_size``: smallest face (px) redrawn rather than hidden;
     ``max_yaw``: beyond this turn (degrees) the mesh hides too little, so the face is hidden;
-    ``temporal``: weight of the track's previous drawing on video (0 = none)."""
+    ``temporal``: weight of the track's previous drawing on video (0 = none); ``candidates``: how
+    many synthetic people a new track chooses from (``_least_alike``)."""
 
     def __init__(self, device: str = "cpu", seed: int = 0, fallback: str = "mosaic", min_size: float = 28.0,
                  max_yaw: float = 60.0, model_path=None, work_size: int = 160, detail_gain: float = 1.2,
                  light_blur: float = 4.0, reshape: float = 1.5, expression_gain: float = 1.0, brows: bool = True,
                  lower_detail: float = 1.25,
-                 temporal: float = 0.85,
+                 temporal: float = 0.85, candidates: int = 8,
                  faces: str = "all", keep: list | tuple = (), style: str | None = None,
                  style_strength: float = 1.0, style_detail: float = 0.7):
         super().__init__(device)
@@ -227,6 +247,13 @@ class Anonymize(Mode):
         # Video: weight of the track's previous drawing, moved by optical flow, against shimmer
         # (the drawn skin and eyes follow landmarks that jitter a little even on a still head).
         self.temporal = temporal
+        # A new track's synthetic person is the least alike of this many, as FaceNet judges
+        # (likeness.py); 1 takes the first and never loads FaceNet.
+        self.candidates = max(1, int(candidates))
+        if self.candidates > 1:  # load FaceNet (0.4 s) on the other core while the face stack loads
+            from ..likeness import preload_facenet
+
+            preload_facenet()
         self._steadiers: dict = {}
         self.selector = FaceSelector(faces, keep)
         self.shapes = ShapeNeutralizer(strength=reshape) if reshape > 0 else None
@@ -239,9 +266,6 @@ class Anonymize(Mode):
             from .paint import Paint
 
             self.painter = Paint(device, style=style, region="face", strength=style_strength, detail=style_detail)
-
-    def begin(self, track_id: int) -> None:
-        self.identity(track_id)
 
     def end(self, track_id: int) -> None:
         self.identities.pop(track_id, None)
@@ -259,9 +283,39 @@ class Anonymize(Mode):
         self.stats["hidden"] += 1
 
     def identity(self, track_id: int) -> SyntheticIdentity:
+        """The track's synthetic person (the first candidate if none was chosen yet)."""
         if track_id not in self.identities:
-            self.identities[track_id] = self.model.sample(np.random.default_rng([self.seed, track_id]))
+            self.identities[track_id] = self.candidate(track_id, 0)
         return self.identities[track_id]
+
+    def candidate(self, track_id: int, k: int) -> SyntheticIdentity:
+        """Candidate ``k`` for a track: reproducible from ``seed`` and the track id."""
+        return self.model.sample(np.random.default_rng([self.seed, track_id] if k == 0 else [self.seed, track_id, k]))
+
+    def _least_alike(self, out: np.ndarray, original: np.ndarray, face: Face, geometry: _Geometry) -> SyntheticIdentity:
+        """Of ``candidates`` synthetic people drawn on this face, the one FaceNet finds least like
+        the original ("k-same-furthest"). A synthetic face on someone's own expression, pose and
+        light sometimes resembles them; this steers away from that. What it passes on about the
+        person is which of the few candidates was chosen, and only away from them."""
+        if self.candidates == 1:
+            return self.candidate(face.track_id, 0)
+        from ..likeness import shared_facenet
+
+        facenet = shared_facenet()
+        try:
+            person = facenet.descriptor(original, face.box)
+        except ValueError:  # no pixels inside the box: nothing to steer away from
+            return self.candidate(face.track_id, 0)
+        best, best_distance = None, -1.0
+        for k in range(self.candidates):
+            identity = self.candidate(face.track_id, k)
+            drawn, alpha, (ys, xs) = self._layer(geometry, face, identity, out.shape)
+            trial = out.copy()
+            _composite(trial, drawn, alpha, (ys, xs))
+            distance = facenet.distance(person, facenet.descriptor(trial, face.box))
+            if distance > best_distance:
+                best, best_distance = identity, distance
+        return best
 
     def can_redraw(self, face: Face) -> bool:
         return (face.detected and face.landmarks is not None and face.size >= self.min_size
@@ -292,6 +346,29 @@ class Anonymize(Mode):
     def redraw(self, out: np.ndarray, original: np.ndarray, face: Face, gray: np.ndarray | None = None) -> bool:
         """Draw the track's synthetic face over ``face`` in ``out``; False if the mesh does not fit.
         ``gray``: ``original`` in grey, for the steadying flow (made here if not given)."""
+        geometry = self._geometry(original, face)
+        if geometry is None:
+            return None
+        if face.track_id not in self.identities:  # a new track: choose its synthetic person now
+            self.identities[face.track_id] = self._least_alike(out, original, face, geometry)
+        drawn, alpha, (ys, xs) = self._layer(geometry, face, self.identities[face.track_id], out.shape)
+        if self.temporal > 0:
+            # Blends only with this track's own previous drawing (never the frame's pixels), and
+            # only where the flow explains the input; a face hidden in between starts afresh.
+            from .paint import TemporalCoherence
+
+            steady = self._steadiers.get(face.track_id)
+            if steady is None:  # (not setdefault: that would build a flow object every frame)
+                steady = self._steadiers[face.track_id] = TemporalCoherence(self.temporal, flow_side=160,
+                                                                            tolerance=8.0, clamp=3)
+            drawn = steady(original, drawn, valid=(alpha > 0).astype(np.float32), window=(ys, xs), gray=gray)
+        _composite(out, drawn, alpha, (ys, xs))
+        return True
+
+    def _geometry(self, original: np.ndarray, face: Face) -> _Geometry | None:
+        """Where this frame's synthetic face goes: the face's landmarks moved to average
+        proportions, at the working scale, and its mesh rasterized; None if the mesh does not fit.
+        Call once per face and frame (the proportions' smoothing is per track)."""
         import cv2
 
         # Big faces are drawn at a working size and scaled up: the texture has 256 px of detail
@@ -316,17 +393,23 @@ class Anonymize(Mode):
         box = (min(old_box[0], new_box[0]), max(0, min(old_box[1], new_box[1]) - above),
                max(old_box[2], new_box[2]), max(old_box[3], new_box[3]))
         if box[2] - box[0] < 2 or box[3] - box[1] < 2:
-            return False
+            return None
         raster = rasterize_face(landmarks, src.shape[:2], box=box)
         if raster is None:
-            return False
+            return None
         # The person's own outline only needs its area, not UVs: fill the face oval.
         covered = polygon_mask(original_shape[FACE_OVAL, :2] - np.array(box[:2], np.float32),
                                 raster.mask.shape) > 0.5
         covered |= raster.mask
         if raster.mask.sum() < 50:
-            return False
-        identity = self.identity(face.track_id)
+            return None
+        return _Geometry(scale, landmarks, src, raster, covered)
+
+    def _layer(self, geometry: _Geometry, face: Face, identity: SyntheticIdentity, frame_shape) -> tuple:
+        """``identity`` drawn on ``geometry``: (RGB float layer, its alpha, (rows, cols) of the frame)."""
+        import cv2
+
+        scale, landmarks, src, raster, covered = geometry
         ys, xs = raster.slices
         mask = covered.astype(np.float32)
         size = face.size * scale
@@ -412,7 +495,7 @@ class Anonymize(Mode):
             # point it came from (a resize of the small box to the rounded frame box would stretch
             # and shift the face by up to a pixel as the box's rounding changes: visible shimmer).
             X0, Y0 = int(np.floor(xs.start / scale)), int(np.floor(ys.start / scale))
-            X1, Y1 = min(out.shape[1], int(np.ceil(xs.stop / scale))), min(out.shape[0], int(np.ceil(ys.stop / scale)))
+            X1, Y1 = min(frame_shape[1], int(np.ceil(xs.stop / scale))), min(frame_shape[0], int(np.ceil(ys.stop / scale)))
             to_small = np.array([[scale, 0, X0 * scale - xs.start], [0, scale, Y0 * scale - ys.start]], np.float64)
             size_full = (X1 - X0, Y1 - Y0)
             drawn = cv2.warpAffine(drawn, to_small, size_full, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
@@ -420,19 +503,7 @@ class Anonymize(Mode):
             alpha = cv2.warpAffine(alpha, to_small, size_full, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             ys, xs = slice(Y0, Y1), slice(X0, X1)
-        if self.temporal > 0:
-            # Blends only with this track's own previous drawing (never the frame's pixels), and
-            # only where the flow explains the input; a face hidden in between starts afresh.
-            from .paint import TemporalCoherence
-
-            steady = self._steadiers.get(face.track_id)
-            if steady is None:  # (not setdefault: that would build a flow object every frame)
-                steady = self._steadiers[face.track_id] = TemporalCoherence(self.temporal, flow_side=160,
-                                                                            tolerance=8.0, clamp=3)
-            drawn = steady(original, drawn, valid=(alpha > 0).astype(np.float32), window=(ys, xs), gray=gray)
-        region = out[ys, xs].astype(np.float32)
-        out[ys, xs] = np.clip(region + alpha[..., None] * (drawn - region), 0, 255).astype(np.uint8)
-        return True
+        return drawn, alpha, (ys, xs)
 
     @staticmethod
     def _forehead_to_hairline(drawn, alpha, source, covered, forehead_end, feather):
