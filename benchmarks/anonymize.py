@@ -64,14 +64,18 @@ def still_images(shared: Path) -> list[Path]:
 def bench_stills(shared: Path, min_size: int = 40, sheet_path: Path | None = None, mode: str = "anonymize",
                  images: list[Path] | None = None, **options) -> dict:
     """Per face of the still images: identity distance, emotion, blendshapes, pose, still a face.
-    ``mode`` and ``options`` pick what is measured (paint reuses this with its own options)."""
+    ``mode`` and ``options`` pick what is measured (paint reuses this with its own options).
+    Anonymize: every still is track 1, so each image gets its own ``--seed`` (its index): the
+    figures average over many synthetic people, not over the one that seed 0 gives track 1."""
     recognizer, emotion, centerface = Recognizer(), Emotion(), CenterFaceDetector()
     judge_stack = FaceStack()
     rows, sheet = [], []
     with Engine(mode=mode, device="cpu", **options) as engine:
-        for path in images if images is not None else still_images(shared):
+        for index, path in enumerate(images if images is not None else still_images(shared)):
             image = read_image(path)
             engine.reset()
+            if hasattr(engine.mode, "seed"):
+                engine.mode.seed = index
             result = engine.process(Frame(image))
             judge_stack.reset()
             after_faces = judge_stack(Frame(result.image))
