@@ -354,7 +354,7 @@ class Anonymize(Mode):
         ``gray``: ``original`` in grey, for the steadying flow (made here if not given)."""
         geometry = self._geometry(original, face)
         if geometry is None:
-            return None
+            return False
         if face.track_id not in self.identities:  # a new track: choose its synthetic person now
             self.identities[face.track_id] = self._least_alike(out, original, face, geometry)
         drawn, alpha, (ys, xs) = self._layer(geometry, face, self.identities[face.track_id], out.shape)
