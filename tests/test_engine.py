@@ -1,4 +1,5 @@
 import time
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -120,3 +121,16 @@ def test_background_detector_result_is_dropped_after_reset(astronaut):
         assert done[0] == 7 and len(done[1]) == 1
     finally:
         background.close()
+
+
+def test_landmarks_keep_up_with_a_fast_pan_and_stay_still_on_repeated_frames(astronaut):
+    # 12 px a frame (300 px/s at 25 fps), then the same frame three times. A filter over the
+    # fits alone lags at the start (2 px behind) and catches up on the repeats (the face slides).
+    window = [np.ascontiguousarray(astronaut[60:380, 40 + 12 * i:360 + 12 * i]) for i in range(10)]
+    images = window + [window[-1]] * 3
+    with Engine(device="cpu") as engine:
+        nose = [engine.process(Frame(img, index=i, pts=i, time_base=Fraction(1, 25))).faces[0].landmarks[1, :2].copy()
+                for i, img in enumerate(images)]
+    steps = np.diff(np.array(nose)[:, 0])
+    assert np.abs(steps[:9] + 12).max() < 0.5  # moves with the face from the first step: no lag
+    assert np.abs(steps[9:]).max() < 0.3  # a repeated frame moves next to nothing

@@ -31,3 +31,42 @@ def test_variable_frame_rate_and_resets():
     assert np.isfinite(c).all()
     f.reset()
     np.testing.assert_array_equal(f(np.full(3, 7.0), 1.0), 7.0)
+
+
+def _texture(seed: int = 0) -> np.ndarray:
+    import cv2
+
+    noise = np.random.default_rng(seed).uniform(0, 255, (200, 240)).astype(np.float32)
+    return cv2.GaussianBlur(noise, (0, 0), 2.0).astype(np.uint8)
+
+
+def test_flow_moves_points_with_the_picture():
+    from facepaint.smooth import FlowPredictor
+
+    picture = _texture()
+    before, after = picture[20:180, 20:220], picture[17:177, 15:215]  # content moves by (+5, +3)
+    points = np.array([[60.0, 50.0, 1.0], [120.0, 90.0, 2.0], [150.0, 110.0, 3.0]], np.float32)
+    predict = FlowPredictor()
+    moved = predict(np.ascontiguousarray(before), np.ascontiguousarray(after), points)
+    np.testing.assert_allclose(moved[:, :2] - points[:, :2], [[5, 3]] * 3, atol=0.75)
+    np.testing.assert_array_equal(moved[:, 2], points[:, 2])  # depth is not the flow's business
+    # A repeated frame: nothing moved, so nor do the points.
+    still = predict(np.ascontiguousarray(before), np.ascontiguousarray(before), points)
+    np.testing.assert_allclose(still, points, atol=0.05)
+
+
+def test_steady_landmarks_average_fit_noise_but_follow_real_change():
+    from facepaint.smooth import steady_landmarks
+
+    rng = np.random.default_rng(2)
+    truth = rng.uniform(0, 100, (478, 2)).astype(np.float32)
+    fits = truth + rng.normal(0, 0.4, (60, 478, 2)).astype(np.float32)  # a still head, jittery fits
+    out = [fits[0]]
+    for fit in fits[1:]:
+        out.append(steady_landmarks(fit, out[-1], size=100.0))  # nothing moves: prediction = last
+    out = np.stack(out)
+    assert np.abs(out[10:] - truth).mean() < 0.5 * np.abs(fits[10:] - truth).mean()
+    # A blink the flow missed (a gap of 10% of the face): the fit wins outright, no lag.
+    closed = truth.copy()
+    closed[:10, 1] += 10.0
+    np.testing.assert_allclose(steady_landmarks(closed, truth, size=100.0)[:10], closed[:10])

@@ -15,6 +15,7 @@ import numpy as np
 from .detect import BackgroundDetector, CenterFaceDetector, Detection, box_iou
 from .landmarks import FaceLandmarker
 from .pose import pose_from_matrix
+from .smooth import FlowPredictor
 from .track import FaceTracker, Track
 from .types import Face, Frame
 
@@ -66,6 +67,9 @@ class FaceStack:
         self._stream = 0  # bumped by reset(): late background results of an old stream are dropped
         self.born: list[int] = []
         self.ended: list[int] = []
+        # The previous frame in grey, for steadying landmarks by the picture's motion.
+        self._flow = FlowPredictor()
+        self._previous_grey: np.ndarray | None = None
 
     def final_detections(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """End of stream: boxes of faces no track covers, from the detection still in flight and
@@ -91,6 +95,7 @@ class FaceStack:
         self._need_detection = True
         self._stream += 1
         self._submitted_at = None
+        self._previous_grey = None
         return ended
 
     def close(self) -> None:
@@ -147,20 +152,28 @@ class FaceStack:
 
         self._need_detection = False
         with timer("landmarks"):
+            grey = _grey(image) if self.tracker.tracks else None
             for track in self.tracker.tracks:
-                self._refine(track, image, detections_for.get(track.id), now)
+                self._refine(track, image, detections_for.get(track.id), now, grey)
+            self._previous_grey = grey
         with timer("track"):
             self.ended = [t.id for t in self.tracker.end_frame(now)]
         return [self._face(t, frame) for t in self.tracker.tracks]
 
-    def _refine(self, track: Track, image: np.ndarray, detected_box: np.ndarray | None, now: float) -> None:
+    def _refine(self, track: Track, image: np.ndarray, detected_box: np.ndarray | None, now: float,
+                grey: np.ndarray | None = None) -> None:
         """Fit landmarks around the track (or its fresh detection); fall back to the box alone."""
         box = detected_box if detected_box is not None else track.box
         fit = None
         if max(box[2] - box[0], box[3] - box[1]) >= self.min_landmark_size:
             fit = self.landmarker(image, box)
         if fit is not None:
-            track.measure_landmarks(fit.landmarks, fit.blendshapes, fit.transform, now)
+            predicted = None
+            # A track with landmarks had them fitted on the previous frame (a failed fit forgets them).
+            if track.landmarks is not None and self._previous_grey is not None and grey is not None \
+                    and self._previous_grey.shape == grey.shape:
+                predicted = self._flow(self._previous_grey, grey, track.landmarks)
+            track.measure_landmarks(fit.landmarks, fit.blendshapes, fit.transform, now, predicted)
             return
         if track.landmarks is not None and detected_box is None:
             # Lost the fit between detections: look for the face again on the next frame.
@@ -184,3 +197,11 @@ class FaceStack:
             pose=None if track.transform is None else pose_from_matrix(track.transform),
             transform=None if track.transform is None else track.transform.copy(),
         )
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)

@@ -13,7 +13,7 @@ import itertools
 import numpy as np
 
 from .detect import Detection, box_iou
-from .smooth import OneEuroFilter
+from .smooth import OneEuroFilter, steady_landmarks
 
 
 class Track:
@@ -33,7 +33,6 @@ class Track:
         self.landmarks: np.ndarray | None = None
         self.blendshapes: dict[str, float] | None = None
         self.transform: np.ndarray | None = None
-        self._landmark_filter = OneEuroFilter(min_cutoff=1.0, beta=0.3)
         self._blendshape_filter = OneEuroFilter(min_cutoff=3.0, beta=2.0)
 
     @property
@@ -65,9 +64,14 @@ class Track:
         self.observed = True
 
     def measure_landmarks(self, landmarks: np.ndarray, blendshapes: dict[str, float],
-                          transform: np.ndarray, time: float) -> None:
-        scale = max(self.size, 1.0)
-        self.landmarks = self._landmark_filter(landmarks, time, scale=scale / 100.0)
+                          transform: np.ndarray, time: float, predicted: np.ndarray | None = None) -> None:
+        """``predicted``: this track's previous landmarks moved by the picture's motion (the face
+        stack's FlowPredictor); the fit is blended with it (``steady_landmarks``) against jitter."""
+        landmarks = np.asarray(landmarks, dtype=np.float32)
+        if predicted is not None and self.landmarks is not None:
+            self.landmarks = steady_landmarks(landmarks, predicted, max(self.size, 1.0))
+        else:
+            self.landmarks = landmarks.copy()
         names = list(blendshapes)
         values = self._blendshape_filter(np.array([blendshapes[n] for n in names], dtype=np.float32), time)
         self.blendshapes = {n: float(np.clip(v, 0.0, 1.0)) for n, v in zip(names, values)}
@@ -76,7 +80,6 @@ class Track:
 
     def forget_landmarks(self) -> None:
         self.landmarks = self.blendshapes = self.transform = None
-        self._landmark_filter.reset()
         self._blendshape_filter.reset()
 
 
