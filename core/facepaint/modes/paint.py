@@ -224,10 +224,14 @@ class Paint(Mode):
         self.stats["kept"] += len(kept)
         return self.paint_faces(image, [f for f in faces if f.track_id not in kept])
 
-    def _style_for(self, content: np.ndarray):
-        if self._shot_style is None:
-            self._shot_style = self.style.with_strength(self.strength, content)
-        return self._shot_style
+    def _style_for(self, content: np.ndarray, keep: bool = True):
+        """This shot's style, fixed at its first frame (``keep=False``: a trial, fixes nothing)."""
+        if self._shot_style is not None:
+            return self._shot_style
+        style = self.style.with_strength(self.strength, content)
+        if keep:
+            self._shot_style = style
+        return style
 
     def paint_frame(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
         import cv2
@@ -288,10 +292,14 @@ class Paint(Mode):
         band = (lum - cv2.GaussianBlur(lum, (0, 0), sigma)) - (plum - cv2.GaussianBlur(plum, (0, 0), sigma))
         return np.clip(painted.astype(np.float32) + self.detail * band[..., None], 0, 255).astype(np.uint8)
 
-    def paint_faces(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
-        """Paint ``faces`` of ``image`` through soft head masks; the rest stays exactly as it was."""
+    def paint_faces(self, image: np.ndarray, faces: list[Face], trial: bool = False) -> np.ndarray:
+        """Paint ``faces`` of ``image`` through soft head masks; the rest stays exactly as it was.
+        ``trial``: a painting to look at, not a frame of the shot (anonymize judges its candidates
+        painted): no blending with the previous output, and no shot state or counts change."""
         import cv2
 
+        if trial and not faces:
+            return image
         if not faces:
             self.temporal.reset()  # nothing painted: the next painted frame starts fresh
             return image
@@ -305,7 +313,7 @@ class Paint(Mode):
                                     interpolation=cv2.INTER_AREA if side > self.face_work else cv2.INTER_CUBIC))
             corners.append(corner)
             sides.append(side)
-        painted = self._style_for(crops[0]).apply(crops)
+        painted = self._style_for(crops[0], keep=not trial).apply(crops)
         if self.detail > 0 and self.style.kind == "neural":  # the filters keep edges by design
             painted = [self._keep_detail(p, c, self.face_work / 20) for p, c in zip(painted, crops)]
         regions = [head_mask(face, (h, w)) for face in faces]
@@ -338,8 +346,9 @@ class Paint(Mode):
             here = (slice(py0 - wy0, py1 - wy0), slice(px0 - wx0, px1 - wx0))
             layer[here] = big[py0 - cy:py1 - cy, px0 - cx:px1 - cx]
             alpha[here] = np.maximum(alpha[here], m)
-            self.stats["painted"] += 1
-        layer = self.temporal(image, layer, valid=(alpha > 0).astype(np.float32), window=window)
+            self.stats["painted"] += 0 if trial else 1
+        if not trial:
+            layer = self.temporal(image, layer, valid=(alpha > 0).astype(np.float32), window=window)
         blended = np.clip(original + alpha[..., None] * (layer - original) + 0.5, 0, 255).astype(np.uint8)
         untouched = alpha <= 0
         blended[untouched] = image[window][untouched]  # bit-exact outside the masks
