@@ -134,3 +134,19 @@ def test_landmarks_keep_up_with_a_fast_pan_and_stay_still_on_repeated_frames(ast
     steps = np.diff(np.array(nose)[:, 0])
     assert np.abs(steps[:9] + 12).max() < 0.5  # moves with the face from the first step: no lag
     assert np.abs(steps[9:]).max() < 0.3  # a repeated frame moves next to nothing
+
+
+def test_drawing_on_the_render_thread_gives_the_same_frames(astronaut):
+    # A face walks in between detections (the held-back frames get it concealed), then moves.
+    blank = np.full((320, 320, 3), 90, np.uint8)
+    images = [blank] * 3 + pan_frames(astronaut, 12)
+    outputs = {}
+    for threaded in (True, False):
+        with Engine.pipelined("anonymize", 5, device="cpu", render_thread=threaded) as engine:
+            assert (engine._renderer is not None) == threaded
+            results = list(engine.run(Frame(img, index=i, pts=i, time_base=Fraction(1, 25))
+                                      for i, img in enumerate(images)))
+        outputs[threaded] = [r.image for r in results]
+        assert all(r.changed for r in results[3:])
+    for a, b in zip(outputs[True], outputs[False]):
+        np.testing.assert_array_equal(a, b)

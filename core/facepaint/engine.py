@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -37,11 +38,12 @@ class Engine:
         mode in the held-back frames too, at the box where it was first found: privacy does not
         wait for the detector. Defaults, when a mode is set, to detect_every - 1 plus
         detect_latency: the frames a face can go unseen.
+    render_thread: with frames held back, the mode draws on a thread of its own (see ``push``).
     """
 
     def __init__(self, mode: str | Mode | None = None, device: str = "auto", detect_every: int = 1,
                  detect_max_side: int = 1280, detect_async: bool = False, detect_latency: int | None = None,
-                 lookback: int | None = None, **mode_options):
+                 lookback: int | None = None, render_thread: bool = True, **mode_options):
         self.device = resolve_device(device)
         # The mode first: if its options are wrong, no detector thread or graph has started yet.
         if isinstance(mode, str):
@@ -54,7 +56,10 @@ class Engine:
             # may itself arrive detect_latency frames late: hold back that many frames.
             lookback = max(0, detect_every - 1 + (detect_latency or 0)) if mode is not None else 0
         self.lookback = lookback
-        self._pending: deque[FrameResult] = deque()
+        # (result, its drawing on the render thread or None), oldest first.
+        self._pending: deque[tuple[FrameResult, Future | None]] = deque()
+        self._renderer = ThreadPoolExecutor(1, thread_name_prefix="facepaint-render") \
+            if mode is not None and lookback > 0 and render_thread else None
 
     @classmethod
     def pipelined(cls, mode: str | Mode, detect_every: int = 5, **options) -> "Engine":
@@ -65,23 +70,39 @@ class Engine:
                    detect_latency=detect_every - 1 if staged else None, **options)
 
     def process(self, frame: Frame) -> FrameResult:
+        """Faces and mode for one frame, at once, on this thread."""
+        self._drain()
+        return self._render(*self._observe(frame))
+
+    def _observe(self, frame: Frame) -> tuple[FrameResult, list[int], list[int], StageTimer]:
+        """The face stack's part: the frame's result with its faces (image not drawn yet), the
+        tracks born and ended at this frame, and the stage timer."""
         timer = StageTimer()
         start = time.perf_counter()
         faces = self.faces(frame, timer)
-        image = frame.image
-        if self.mode is not None:
-            for track_id in self.faces.born:
-                self.mode.begin(track_id)
-            with timer("mode"):
-                image = self.mode.render(frame, faces)
-            for track_id in self.faces.ended:
-                self.mode.end(track_id)
         timer.times["total"] = (time.perf_counter() - start) * 1000.0
-        changed = self.mode is not None and (bool(faces) or self.mode.alters_whole_frame)
-        return FrameResult(frame=frame, image=image, faces=faces, timings=timer.times, changed=changed)
+        result = FrameResult(frame=frame, image=frame.image, faces=faces, timings=timer.times)
+        return result, list(self.faces.born), list(self.faces.ended), timer
+
+    def _render(self, result: FrameResult, born: list[int], ended: list[int], timer: StageTimer) -> FrameResult:
+        """The mode's part (on the render thread when frames are held back): tracks begin and end
+        in frame order, as the mode sees them."""
+        if self.mode is None:
+            return result
+        start = time.perf_counter()
+        for track_id in born:
+            self.mode.begin(track_id)
+        with timer("mode"):
+            result.image = self.mode.render(result.frame, result.faces)
+        for track_id in ended:
+            self.mode.end(track_id)
+        timer.times["total"] += (time.perf_counter() - start) * 1000.0
+        result.changed = bool(result.faces) or self.mode.alters_whole_frame
+        return result
 
     def reset(self) -> None:
         """Forget all tracks, e.g. at a scene cut or before an unrelated image (call flush first)."""
+        self._drain()
         for track_id in self.faces.reset():
             if self.mode is not None:
                 self.mode.end(track_id)
@@ -89,16 +110,41 @@ class Engine:
             self.mode.reset()
 
     def push(self, frame: Frame) -> list[FrameResult]:
-        """Process ``frame``; return the results now ready (in order), ``lookback`` frames behind."""
-        result = self.process(frame)
+        """Process ``frame``; return the results now ready (in order), ``lookback`` frames behind.
+
+        With frames held back, the mode draws on a second thread while this one runs the face
+        stack on the next frame: the landmarker mostly waits on its own C++ graph, so the two
+        overlap on two cores. Each stage still sees its frames in order: the output is the same
+        as drawing on this thread.
+        """
+        observed = self._observe(frame)
+        result = observed[0]
         if self.mode is not None and self.faces.born:
-            for face in (f for f in result.faces if f.track_id in self.faces.born):
-                self._conceal_where_untreated(face)
-        self._pending.append(result)
+            born = [f for f in result.faces if f.track_id in self.faces.born]
+            if born and self._pending:
+                self._drain()  # the held frames are drawn: conceal in them (rare: new faces only)
+                for face in born:
+                    self._conceal_where_untreated(face)
+        if self._renderer is not None:
+            self._pending.append((result, self._renderer.submit(self._render, *observed)))
+        else:
+            self._pending.append((self._render(*observed), None))
         ready = []
         while len(self._pending) > self.lookback:
-            ready.append(self._pending.popleft())
+            ready.append(self._take())
         return ready
+
+    def _take(self) -> FrameResult:
+        result, drawing = self._pending.popleft()
+        if drawing is not None:
+            drawing.result()  # re-raises what the mode raised
+        return result
+
+    def _drain(self) -> None:
+        """Wait until every held-back frame is drawn (before touching their pictures or the mode)."""
+        for _, drawing in self._pending:
+            if drawing is not None:
+                drawing.result()
 
     def flush(self) -> list[FrameResult]:
         """The results still held back (end of stream).
@@ -107,19 +153,23 @@ class Engine:
         would have come after the end): one last detection, and the mode conceals any face it
         finds in every held-back frame that did not treat it.
         """
+        self._drain()
         if self.mode is not None and self._pending:
-            ends = [self._pending[0].frame.image, self._pending[-1].frame.image]
+            ends = [self._pending[0][0].frame.image, self._pending[-1][0].frame.image]
             for box in self.faces.final_detections(ends if len(self._pending) > 1 else ends[:1]):
                 self._conceal_where_untreated(Face(track_id=-1, box=box, score=1.0, detected=False))
-        ready = list(self._pending)
-        self._pending.clear()
+        ready = []
+        while self._pending:
+            ready.append(self._take())
         return ready
 
     def _conceal_where_untreated(self, face: Face) -> None:
-        """Hide ``face`` in every held-back frame in which the mode treated no face at that place."""
-        for earlier in self._pending:
+        """Hide ``face`` in every held-back frame (drawn) in which the mode treated no face at that place."""
+        for earlier, _ in self._pending:
             treated = [f.box for f in earlier.faces]
             if not treated or box_iou(face.box, np.stack(treated)).max() < 0.3:
+                if earlier.image is earlier.frame.image:  # never draw on the caller's frame
+                    earlier.image = earlier.image.copy()
                 self.mode.conceal(earlier.image, face)
                 earlier.changed = True
 
@@ -129,6 +179,8 @@ class Engine:
         yield from self.flush()
 
     def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.shutdown(wait=True)
         self.faces.close()
         if self.mode is not None:
             self.mode.close()
