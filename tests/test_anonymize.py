@@ -294,3 +294,21 @@ def test_a_new_track_gets_the_least_alike_of_its_candidates(astronaut):
     assert np.array_equal(chosen_image, output(identity_of=best)[0])
     # One candidate: the first, as before the choice existed.
     assert (output(candidates=1)[2].identities[1].texture == mode.candidate(1, 0).texture).all()
+
+
+def test_the_drawing_takes_the_cameras_blur_along_each_axis(astronaut):
+    import cv2
+
+    from facepaint.modes.anonymize import edge_blur, match_sharpness
+
+    face = astronaut[80:240, 160:320].astype(np.float32)  # eyes, nose, mouth: strong edges
+    region = np.ones(face.shape[:2], bool)
+    sharp = edge_blur(face, region)
+    soft = edge_blur(cv2.GaussianBlur(face, (0, 0), 2.0), region)
+    smeared = edge_blur(cv2.GaussianBlur(face, (0, 0), sigmaX=2.5, sigmaY=1e-3), region)  # horizontal motion
+    assert soft[0] > sharp[0] + 1.0 and soft[1] > sharp[1] + 1.0
+    assert smeared[0] > smeared[1] + 0.8
+    # A crisp drawing over a blurred face is blurred about as much; over a crisp face, hardly.
+    blur_x, blur_y = match_sharpness(face, cv2.GaussianBlur(face, (0, 0), 2.0), region)
+    assert 1.2 < blur_x < 2.8 and 1.2 < blur_y < 2.8
+    assert max(match_sharpness(face, face, region)) < 0.3

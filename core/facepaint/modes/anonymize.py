@@ -210,6 +210,11 @@ def _smooth_light(source: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return np.clip(light, low, high).astype(np.float32)
 
 
+# The ratio above, on real faces through a 3x3 Sobel, reads a Gaussian blur s as about 1.55 s
+# (in quadrature with the picture's own): measured on the astronaut's face blurred by 1, 2 and 3 px.
+_EDGE_BLUR_GAIN = 1.55
+
+
 def edge_blur(image: np.ndarray, region: np.ndarray, probe: float = 1.0) -> tuple[float, float]:
     """How blurred ``image`` is inside ``region``, across vertical and across horizontal edges:
     the sigmas (pixels, x and y) of the Gaussian blur that would explain its strongest edges, by
@@ -233,7 +238,7 @@ def edge_blur(image: np.ndarray, region: np.ndarray, probe: float = 1.0) -> tupl
             sigmas.append(0.0)
             continue
         ratio = float(np.median(sharp[edges] / np.maximum(soft[edges], 1e-3)))
-        sigmas.append(float(probe / np.sqrt(max(ratio * ratio - 1.0, 1e-3))))
+        sigmas.append(float(probe / np.sqrt(max(ratio * ratio - 1.0, 1e-3))) / _EDGE_BLUR_GAIN)
     return sigmas[0], sigmas[1]
 
 
