@@ -5,7 +5,7 @@ from facepaint.smooth import OneEuroFilter
 
 def test_removes_jitter_at_rest():
     rng = np.random.default_rng(1)
-    f = OneEuroFilter()  # the face stack's settings
+    f = OneEuroFilter()  # the defaults
     raw = 100 + rng.normal(0, 0.5, size=(120, 10)).astype(np.float32)  # landmark-like noise, 100 px face
     out = np.stack([f(x, t / 30, scale=1.0) for t, x in enumerate(raw)])
     assert out[30:].std(axis=0).mean() < 0.5 * raw[30:].std(axis=0).mean()

@@ -1,9 +1,11 @@
-"""One-Euro filtering (Casiez et al., CHI 2012) for landmark and box jitter.
+"""Steadying over time: landmarks by the picture's own motion, blendshapes by One-Euro.
 
-Written here rather than taken from a package because we need it vectorised
-over all 478x3 coordinates at once and driven by real timestamps (variable
-frame rate); the published filter is a dozen lines. Slow motion gets heavy
-smoothing (no jitter), fast motion raises the cut-off so the output does not lag.
+Landmarks: ``FlowPredictor`` moves the previous landmarks by optical flow and
+``steady_landmarks`` pulls them towards the new fit (no lag behind the head, no drift).
+Blendshapes: One-Euro filtering (Casiez et al., CHI 2012), written here rather than taken
+from a package because we need it vectorised over many values at once and driven by real
+timestamps (variable frame rate); the published filter is a dozen lines. Slow change gets
+heavy smoothing, fast change raises the cut-off so the output does not lag.
 """
 
 from __future__ import annotations
@@ -22,10 +24,9 @@ class OneEuroFilter:
     """Filters an array of any shape sample by sample.
 
     ``min_cutoff`` (Hz) sets smoothing at rest; ``beta`` how fast the cut-off
-    rises with speed. ``scale`` divides the speed first, so one setting works
-    for faces of any size: the face stack passes face size / 100, making speed
-    "percent of the face per second". The defaults were tuned on a talking head
-    and a 200 px/s pan: landmark jitter -63%, lag 0.3 px (benchmarks/).
+    rises with speed. ``scale`` divides the speed first, so one setting can work
+    for values of any size (face size / 100 makes a pixel speed "percent of the face
+    per second").
     """
 
     def __init__(self, min_cutoff: float = 1.0, beta: float = 0.3, d_cutoff: float = 1.0):
