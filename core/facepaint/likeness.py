@@ -80,4 +80,7 @@ def preload_facenet() -> None:
         except Exception:  # noqa: BLE001 (reported by the caller's own shared_facenet())
             pass
 
-    threading.Thread(target=load, name="facenet-load", daemon=True).start()
+    # Not a daemon: a job that fails at once (a missing file) would otherwise exit while cv2 is
+    # still inside the load, and the C++ runtime aborts ("terminate called without an active
+    # exception", exit -6 instead of the one-line error's 2). Exit waits the ~0.4 s instead.
+    threading.Thread(target=load, name="facenet-load", daemon=False).start()
