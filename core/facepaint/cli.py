@@ -99,9 +99,9 @@ def _add_paint_options(parser: argparse.ArgumentParser, style_required: bool, wi
         group.add_argument("--region", choices=["face", "person", "frame"], default="face",
                            help="paint the faces (soft mask up to the hairline), the people (faces, hair, bodies; "
                                 "the background stays) or the whole frame (default face)")
-        group.add_argument("--temporal", type=_temporal, default=0.9, metavar="0..0.95",
+        group.add_argument("--temporal", type=_temporal, default=0.95, metavar="0..0.95",
                            help="video: weight of the previous painted frame, warped by optical flow, against "
-                                "flicker (default 0.9; 0 paints every frame afresh)")
+                                "flicker (default 0.95; 0 paints every frame afresh)")
         _add_selection_options(group)
 
 

@@ -173,7 +173,7 @@ class Paint(Mode):
     the picture's own fine structure shows through the strokes (see ``_keep_detail``)."""
 
     def __init__(self, device: str = "cpu", style: str = "starry-night", region: str = "face",
-                 strength: float = 1.0, temporal: float = 0.9, faces: str = "all", keep: list | tuple = (),
+                 strength: float = 1.0, temporal: float = 0.95, faces: str = "all", keep: list | tuple = (),
                  face_work: int = FACE_WORK, detail: float = 0.7, tolerance: float = 16.0):
         super().__init__(device)
         if region not in REGIONS:
