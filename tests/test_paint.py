@@ -181,6 +181,22 @@ def test_anonymize_with_style_paints_the_synthetic_face(astronaut):
     assert (result.image[far] == astronaut[far]).all()
 
 
+def test_anonymize_style_judges_its_candidates_painted_without_touching_the_shot(astronaut):
+    """With --style the candidates are compared painted (trials); a trial must leave the painter's
+    shot as it was: no style fixed, no previous frame to blend with, nothing counted."""
+    with Engine(mode="anonymize", device="cpu", style="starry-night", style_strength=0.6, candidates=2) as engine:
+        painter = engine.mode.painter
+        assert engine.mode.spread == 1.0  # painted people keep the full spread
+        face = engine.faces(Frame(astronaut))[0]
+        trial = painter.paint_faces(astronaut, [face], trial=True)
+        assert np.abs(trial.astype(int) - astronaut).mean() > 1  # it did paint
+        assert painter._shot_style is None and painter.temporal._painted is None
+        assert painter.stats["painted"] == 0
+        engine.faces.reset()
+        engine.process(Frame(astronaut))
+        assert painter._shot_style is not None and painter.stats["painted"] == 1
+
+
 def test_painted_video_keeps_every_frame(tmp_path, astronaut):
     from facepaint.media import MediaReader
     from facepaint.pipeline import run_mode
