@@ -152,7 +152,7 @@ class FaceStack:
 
         self._need_detection = False
         with timer("landmarks"):
-            grey = _grey(image) if self.tracker.tracks else None
+            grey = frame.grey if self.tracker.tracks else None
             for track in self.tracker.tracks:
                 self._refine(track, image, detections_for.get(track.id), now, grey)
             self._previous_grey = grey
@@ -197,11 +197,3 @@ class FaceStack:
             pose=None if track.transform is None else pose_from_matrix(track.transform),
             transform=None if track.transform is None else track.transform.copy(),
         )
-
-
-def _grey(image: np.ndarray) -> np.ndarray:
-    import cv2
-
-    if image.ndim == 2:
-        return image
-    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 
 import numpy as np
 
@@ -105,6 +106,14 @@ class Frame:
     @property
     def width(self) -> int:
         return int(self.image.shape[1])
+
+    @cached_property
+    def grey(self) -> np.ndarray:
+        """The picture in grey (uint8), made once per frame for whoever needs motion: the face
+        stack's landmark steadying and the modes' flow-guided blending share it."""
+        import cv2
+
+        return self.image if self.image.ndim == 2 else cv2.cvtColor(self.image, cv2.COLOR_RGB2GRAY)
 
 
 @dataclass

@@ -376,11 +376,9 @@ class Anonymize(Mode):
                 and (face.pose is None or abs(face.pose.yaw) <= self.max_yaw))
 
     def render(self, frame: Frame, faces: list[Face]) -> np.ndarray:
-        import cv2
-
         out = frame.image.copy()
-        # This frame in grey for the steadying flow: made once, shared by all its faces.
-        gray = cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY) if self.temporal > 0 and faces else None
+        # This frame in grey for the steadying flow (the face stack made it already).
+        gray = frame.grey if self.temporal > 0 and faces else None
         kept = self.selector.kept(frame.image, faces)
         # Far (small) faces first, so a near face drawn over them wins where they overlap.
         for face in sorted(faces, key=lambda f: f.size):
