@@ -217,12 +217,12 @@ class Paint(Mode):
     def render(self, frame: Frame, faces: list[Face]) -> np.ndarray:
         image = frame.image
         if self.region == "frame":
-            return self.paint_frame(image, faces)
+            return self.paint_frame(image, faces, frame.grey)
         if self.region == "person":
-            return self.paint_people(image, faces)
+            return self.paint_people(image, faces, frame.grey)
         kept = self.selector.kept(image, faces)
         self.stats["kept"] += len(kept)
-        return self.paint_faces(image, [f for f in faces if f.track_id not in kept])
+        return self.paint_faces(image, [f for f in faces if f.track_id not in kept], gray=frame.grey)
 
     def _style_for(self, content: np.ndarray, keep: bool = True):
         """This shot's style, fixed at its first frame (``keep=False``: a trial, fixes nothing)."""
@@ -233,7 +233,8 @@ class Paint(Mode):
             self._shot_style = style
         return style
 
-    def paint_frame(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
+    def paint_frame(self, image: np.ndarray, faces: list[Face], gray: np.ndarray | None = None) -> np.ndarray:
+        """``gray``: ``image`` in grey when the caller has it (the frame's own, made once)."""
         import cv2
 
         h, w = image.shape[:2]
@@ -253,17 +254,17 @@ class Paint(Mode):
             painted = cv2.resize(painted, (w, h), interpolation=cv2.INTER_CUBIC)
         if self.strength < 1.0 and self.style.kind == "filter":
             painted = cv2.addWeighted(painted, self.strength, image, 1.0 - self.strength, 0)
-        out = self.temporal(image, painted.astype(np.float32))  # whole frame: no window
+        out = self.temporal(image, painted.astype(np.float32), gray=gray)  # whole frame: no window
         self.stats["painted"] += len(faces)
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
-    def paint_people(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
+    def paint_people(self, image: np.ndarray, faces: list[Face], gray: np.ndarray | None = None) -> np.ndarray:
         """The frame painted as a whole, kept where people are (segmenter mask, raised to cover
         every face's head mask, feathered); exactly the input elsewhere."""
         import cv2
 
         h, w = image.shape[:2]
-        painted = self.paint_frame(image, faces)
+        painted = self.paint_frame(image, faces, gray)
         people = self.segmenter(image)
         for face in faces:
             region = head_mask(face, (h, w))
@@ -292,7 +293,8 @@ class Paint(Mode):
         band = (lum - cv2.GaussianBlur(lum, (0, 0), sigma)) - (plum - cv2.GaussianBlur(plum, (0, 0), sigma))
         return np.clip(painted.astype(np.float32) + self.detail * band[..., None], 0, 255).astype(np.uint8)
 
-    def paint_faces(self, image: np.ndarray, faces: list[Face], trial: bool = False) -> np.ndarray:
+    def paint_faces(self, image: np.ndarray, faces: list[Face], trial: bool = False,
+                    gray: np.ndarray | None = None) -> np.ndarray:
         """Paint ``faces`` of ``image`` through soft head masks; the rest stays exactly as it was.
         ``trial``: a painting to look at, not a frame of the shot (anonymize judges its candidates
         painted): no blending with the previous output, and no shot state or counts change."""
@@ -348,7 +350,7 @@ class Paint(Mode):
             alpha[here] = np.maximum(alpha[here], m)
             self.stats["painted"] += 0 if trial else 1
         if not trial:
-            layer = self.temporal(image, layer, valid=(alpha > 0).astype(np.float32), window=window)
+            layer = self.temporal(image, layer, valid=(alpha > 0).astype(np.float32), window=window, gray=gray)
         blended = np.clip(original + alpha[..., None] * (layer - original) + 0.5, 0, 255).astype(np.uint8)
         untouched = alpha <= 0
         blended[untouched] = image[window][untouched]  # bit-exact outside the masks
