@@ -88,6 +88,28 @@ def test_each_synthetic_person_has_its_own_dark_brows(astronaut):
     assert brow_and_forehead(seed=1)[2] != style
 
 
+def test_the_lips_meet_in_a_dark_line_that_follows_the_mouth():
+    """draw_lip_line darkens the line between the inner lips and the mouth's corners, follows the
+    landmarks (a smile's corners go up), and leaves the rest alone."""
+    from facepaint.features import LOWER_INNER_LIP, UPPER_INNER_LIP, draw_lip_line
+
+    def mouth(corner_lift):
+        points = np.zeros((478, 2), np.float32)
+        xs = np.linspace(40, 120, 11)
+        lift = corner_lift * ((xs - 80) / 40) ** 2  # up at both corners
+        points[UPPER_INNER_LIP] = np.stack([xs, 100 - lift - 1], 1)
+        points[LOWER_INNER_LIP] = np.stack([xs, 100 - lift + 1], 1)
+        drawn = np.full((200, 160, 3), 180.0, np.float32)
+        draw_lip_line(drawn, points, drawn.shape[:2], darkness=0.5, corners=0.4)
+        return drawn.mean(axis=2)
+
+    flat, smile = mouth(0.0), mouth(12.0)
+    assert flat[100, 80] < 180 * 0.65  # on the line
+    assert flat[100, 40] < 180 * 0.75 and flat[100, 120] < 180 * 0.75  # the corners' pits
+    assert flat[60, 80] == 180 and flat[140, 80] == 180  # above and below the mouth: untouched
+    assert smile[88, 40] < 180 * 0.75 and flat[88, 40] > 170  # the smile's corners went up
+
+
 def test_a_still_face_does_not_shimmer(astronaut):
     """A still head with sensor noise: the drawn face follows landmarks that jitter a little; the
     track's previous drawing, moved by optical flow, calms it (and only synthetic pixels blend)."""
