@@ -205,16 +205,18 @@ def _write_sheet(tiles: list[np.ndarray], path: Path) -> None:
     cv2.imwrite(str(path), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
 
 
+STABILITY_CLIPS = ["driving/d3.mp4", "driving/d12.mp4", "heads/s18.mp4", "talking/WDA_KatieHill_000.mp4"]
+
+
 def bench_video_stability(shared: Path, frames: int = 100, every: int = 10, mode: str = "anonymize",
-                          **options) -> list[dict]:
+                          clips: list[str] | None = None, **options) -> list[dict]:
     """Identity stability (median pairwise dlib distance within the track), face-region flicker, and
     re-identification on video: sampled output frames whose face lies under dlib's 0.6 line from
-    the person's mean identity in the input."""
+    the person's mean identity in the input. ``clips``: paths under video/ (default STABILITY_CLIPS)."""
     import cv2
 
     recognizer = Recognizer()
-    clips = [shared / "video" / "driving" / "d3.mp4", shared / "video" / "driving" / "d12.mp4",
-             shared / "video" / "heads" / "s18.mp4", shared / "video" / "talking" / "WDA_KatieHill_000.mp4"]
+    clips = [shared / "video" / name for name in (clips or STABILITY_CLIPS)]
     out = []
     for clip in clips:
         originals, outputs, boxes = [], [], []
