@@ -48,6 +48,18 @@ def test_the_synthetic_skin_follows_the_expression():
     assert near_mouth > forehead
 
 
+def test_smile_folds_deepen_from_the_slightest_smile_other_creases_wait():
+    """A slight smile already draws faint smile folds, deeper as it grows; a resting face's small
+    browDown reading draws no frown line."""
+    from facepaint.wrinkles import crease_shading, crease_weights
+
+    slight = crease_weights({"mouthSmileLeft": 0.1, "mouthSmileRight": 0.1, "browDownLeft": 0.15, "browDownRight": 0.15})
+    broad = crease_weights({"mouthSmileLeft": 0.7, "mouthSmileRight": 0.7})
+    assert 0 < slight["smile"] < broad["smile"] and slight["frown"] == 0.0
+    assert crease_shading({"mouthSmileLeft": 0.1, "mouthSmileRight": 0.1}).min() < 1.0
+    assert crease_shading({"browDownLeft": 0.15, "browDownRight": 0.15}) is None
+
+
 def test_the_lower_face_gets_more_detail_but_not_a_beard():
     """Below the nose the model's averaged detail is amplified (smile folds, mouth corners), above
     it not, and not where stubble sits (upper lip, chin)."""
