@@ -197,6 +197,32 @@ def test_anonymize_style_judges_its_candidates_painted_without_touching_the_shot
         assert painter._shot_style is not None and painter.stats["painted"] == 1
 
 
+def test_whole_frame_strokes_move_with_the_face(astronaut):
+    """A face panning across the frame keeps its strokes: the frame is painted shifted so the face
+    sits on the same spot of the network's grid. Against painting each frame afresh (a reset
+    before each: no anchor, no blending), the face's painting changes much less from frame to
+    frame once the pan is undone."""
+    step = 3  # not a multiple of the network's stride
+    frames = pan_frames(astronaut, 6, step=step)
+
+    def changes(anchored):
+        with Engine(mode="paint", device="cpu", region="frame", temporal=0.0) as engine:
+            outs = []
+            for i, image in enumerate(frames):
+                if not anchored:
+                    engine.mode.reset()
+                result = engine.process(Frame(image, index=i, pts=i))
+                outs.append(result.image.astype(np.float32))
+                if i == 0:
+                    x0, y0, x1, y1 = result.faces[0].box.astype(int)
+        # Frame i shows the first frame's content step * i px further left: realign, then compare.
+        return np.mean([np.abs(outs[i][y0:y1, x0 - step * i:x1 - step * i] - outs[0][y0:y1, x0:x1]).mean()
+                        for i in range(1, len(outs))])
+
+    anchored, fresh = changes(True), changes(False)
+    assert anchored < 0.7 * fresh
+
+
 def test_painted_video_keeps_every_frame(tmp_path, astronaut):
     from facepaint.media import MediaReader
     from facepaint.pipeline import run_mode

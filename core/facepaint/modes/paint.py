@@ -7,7 +7,8 @@ Per frame:
   then have the same size relative to every face, near or far), painted in one batch, and put back
   through a soft mask that follows the face mesh's outline raised to the hairline.
 - ``region="frame"``: the whole frame is painted at a scale chosen on the first frame of the shot
-  (faces ~110 px, as above) and kept for the whole shot, so strokes do not change size.
+  (faces ~110 px, as above) and kept for the whole shot, so strokes do not change size; the frame
+  is shifted so the largest face stays where it was on the network's grid (strokes stay on it).
 - ``region="person"``: painted as the frame, then put back only where the selfie segmenter
   (``segment.py``) sees people, and over every face's head mask; the background stays as it was.
 - Video is kept calm by blending each painted frame with the previous output warped to it by
@@ -34,6 +35,15 @@ REGIONS = ("face", "person", "frame")
 CROP_FACES = 2.4  # crop side in face sizes
 FACE_WORK = 256  # crop side the network sees
 FACE_IN_WORK = FACE_WORK / CROP_FACES  # ~107 px: the face size strokes are tuned for
+
+
+def _translate(image: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """``image`` moved by ``-shift`` (what was at ``shift`` is now at 0), edges mirrored."""
+    import cv2
+
+    matrix = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+    return cv2.warpAffine(image, matrix, (image.shape[1], image.shape[0]),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
 
 
 def head_mask(face: Face, shape: tuple[int, int], hairline: float = 0.3) -> tuple[slice, slice, np.ndarray] | None:
@@ -174,7 +184,7 @@ class Paint(Mode):
 
     def __init__(self, device: str = "cpu", style: str = "starry-night", region: str = "face",
                  strength: float = 1.0, temporal: float = 0.95, faces: str = "all", keep: list | tuple = (),
-                 face_work: int = FACE_WORK, detail: float = 0.7, tolerance: float = 16.0):
+                 face_work: int = FACE_WORK, detail: float = 0.7, tolerance: float | None = None):
         super().__init__(device)
         if region not in REGIONS:
             raise FacepaintError(f"unknown region {region!r} (choose from {', '.join(REGIONS)})")
@@ -197,7 +207,18 @@ class Paint(Mode):
 
             self.segmenter = PersonSegmenter()
         self.selector = FaceSelector(faces, keep)
-        self.temporal = TemporalCoherence(temporal, tolerance=tolerance)
+        if self.alters_whole_frame:
+            # The whole frame: flow at up to 512 px (at 320 a face of ~100 px got a flow too coarse
+            # for its features) and a wider tolerance (the warp's error over a whole frame's
+            # texture is larger for the same motion). d3/d12/s18/Katie, flicker the input's motion
+            # does not explain: 1.74/1.85/1.67/1.13x the input's -> 1.31/1.45/1.20/0.78x, with the
+            # anchoring below.
+            self.temporal = TemporalCoherence(temporal, flow_side=512, tolerance=tolerance or 24.0)
+        else:
+            self.temporal = TemporalCoherence(temporal, tolerance=tolerance or 16.0)
+        # Whole frame: the network's grid is anchored to the largest face (see _anchored).
+        self._anchor: tuple[int, np.ndarray] | None = None  # (track id, where the frame is shifted from)
+        self._shift = np.zeros(2, np.float32)
         self._shot_style = None  # the style with this shot's strength, fixed at its first frame
         self._frame_scale: float | None = None
         self.stats = {"painted": 0, "kept": 0}
@@ -213,6 +234,8 @@ class Paint(Mode):
             self.segmenter.reset()
         self._shot_style = None
         self._frame_scale = None
+        self._anchor = None
+        self._shift = np.zeros(2, np.float32)
 
     def render(self, frame: Frame, faces: list[Face]) -> np.ndarray:
         image = frame.image
@@ -247,9 +270,14 @@ class Paint(Mode):
         scale = self._frame_scale
         small = image if scale >= 0.999 else cv2.resize(
             image, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
+        shift = self._anchored(faces, scale)
+        if shift is not None:  # the frame moved so the face sits where it sat (see _anchored)
+            small = _translate(small, shift)
         painted = self._style_for(small).apply([small])[0]
         if self.detail > 0 and self.style.kind == "neural":
             painted = self._keep_detail(painted, small, FACE_WORK / 20)
+        if shift is not None:
+            painted = _translate(painted, -shift)
         if painted.shape[:2] != (h, w):
             painted = cv2.resize(painted, (w, h), interpolation=cv2.INTER_CUBIC)
         if self.strength < 1.0 and self.style.kind == "filter":
@@ -257,6 +285,22 @@ class Paint(Mode):
         out = self.temporal(image, painted.astype(np.float32), gray=gray)  # whole frame: no window
         self.stats["painted"] += len(faces)
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+    def _anchored(self, faces: list[Face], scale: float) -> np.ndarray | None:
+        """How far (pixels of the painted scale) the largest face has moved since the shot began.
+        The style network's strided layers make strokes depend on where a feature falls on their
+        grid: a face moving across a fixed grid gets strokes that swim over it. Shifting the frame
+        back by this before painting (and the painting forward after) keeps the face on the same
+        grid; the still background then moves on it instead, where the flow blending holds it.
+        A new largest face takes over from the current shift, so nothing jumps."""
+        face = max((f for f in faces if f.landmarks is not None), key=lambda f: f.size, default=None)
+        if face is None:
+            return self._shift if self._anchor is not None else None
+        here = face.landmarks[:, :2].mean(axis=0) * scale
+        if self._anchor is None or self._anchor[0] != face.track_id:
+            self._anchor = (face.track_id, here - self._shift)
+        self._shift = (here - self._anchor[1]).astype(np.float32)
+        return self._shift
 
     def paint_people(self, image: np.ndarray, faces: list[Face], gray: np.ndarray | None = None) -> np.ndarray:
         """The frame painted as a whole, kept where people are (segmenter mask, raised to cover
