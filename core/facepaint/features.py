@@ -56,7 +56,8 @@ def draw_lip_line(drawn: np.ndarray, points: np.ndarray, shape: tuple[int, int],
     """The dark line where the lips meet, with the shaded pits at the mouth's corners, following
     the landmarks (``drawn`` in place). A closed mouth on a smooth synthetic skin had almost no line,
     and that line's curve, up or down at the corners, is much of how a face reads as smiling or
-    sad. ``reach``: how far the line runs on past each corner (x mouth width)."""
+    sad. ``darkness``: of the line (share of the light taken away); ``corners``: of the pits
+    (at most ``darkness``); ``reach``: how far the line runs on past each corner (x mouth width)."""
     import cv2
 
     line = (points[UPPER_INNER_LIP] + points[LOWER_INNER_LIP]) / 2

@@ -35,6 +35,7 @@ REGIONS = ("face", "person", "frame")
 CROP_FACES = 2.4  # crop side in face sizes
 FACE_WORK = 256  # crop side the network sees
 FACE_IN_WORK = FACE_WORK / CROP_FACES  # ~107 px: the face size strokes are tuned for
+NETWORK_STRIDE = 4  # the style transformer's two stride-2 convolutions: its strokes' grid, in pixels
 
 
 def _translate(image: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -209,10 +210,9 @@ class Paint(Mode):
         self.selector = FaceSelector(faces, keep)
         if self.alters_whole_frame:
             # The whole frame: flow at up to 512 px (at 320 a face of ~100 px got a flow too coarse
-            # for its features) and a wider tolerance (the warp's error over a whole frame's
-            # texture is larger for the same motion). d3/d12/s18/Katie, flicker the input's motion
-            # does not explain: 1.74/1.85/1.67/1.13x the input's -> 1.31/1.45/1.20/0.78x, with the
-            # anchoring below.
+            # for its features) and tolerance 24 (measured: d3 1.62x -> 1.56x alone). d3/d12/s18/
+            # Katie, flicker the input's motion does not explain: 1.74/1.85/1.67/1.13x the input's
+            # -> 1.31/1.45/1.20/0.78x, with the anchoring below.
             self.temporal = TemporalCoherence(temporal, flow_side=512, tolerance=tolerance or 24.0)
         else:
             self.temporal = TemporalCoherence(temporal, tolerance=tolerance or 16.0)
@@ -271,7 +271,7 @@ class Paint(Mode):
         small = image if scale >= 0.999 else cv2.resize(
             image, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
         shift = self._anchored(faces, scale)
-        if shift is not None:  # the frame moved so the face sits where it sat (see _anchored)
+        if shift is not None:  # the frame moved so the face sits where it sat on the grid (see _anchored)
             small = _translate(small, shift)
         painted = self._style_for(small).apply([small])[0]
         if self.detail > 0 and self.style.kind == "neural":
@@ -287,19 +287,22 @@ class Paint(Mode):
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
     def _anchored(self, faces: list[Face], scale: float) -> np.ndarray | None:
-        """How far (pixels of the painted scale) the largest face has moved since the shot began.
-        The style network's strided layers make strokes depend on where a feature falls on their
-        grid: a face moving across a fixed grid gets strokes that swim over it. Shifting the frame
-        back by this before painting (and the painting forward after) keeps the face on the same
-        grid; the still background then moves on it instead, where the flow blending holds it.
-        A new largest face takes over from the current shift, so nothing jumps."""
+        """How far (pixels of the painted scale) the largest face has moved since the shot began,
+        modulo the network's stride. Its strided layers make strokes depend on where a feature
+        falls on their grid: a face moving across a fixed grid gets strokes that swim over it.
+        Shifting the frame back by this before painting (and the painting forward after) keeps
+        the face on the same phase of the grid; the still background moves on it instead, where
+        the flow blending holds it. Only the phase, at most half a stride: a larger shift would
+        leave a band at the frame's edge painted from mirrored picture. A new largest face takes
+        over from the current shift, so nothing jumps."""
         face = max((f for f in faces if f.landmarks is not None), key=lambda f: f.size, default=None)
         if face is None:
             return self._shift if self._anchor is not None else None
         here = face.landmarks[:, :2].mean(axis=0) * scale
         if self._anchor is None or self._anchor[0] != face.track_id:
             self._anchor = (face.track_id, here - self._shift)
-        self._shift = (here - self._anchor[1]).astype(np.float32)
+        moved = here - self._anchor[1]
+        self._shift = (moved - NETWORK_STRIDE * np.round(moved / NETWORK_STRIDE)).astype(np.float32)
         return self._shift
 
     def paint_people(self, image: np.ndarray, faces: list[Face], gray: np.ndarray | None = None) -> np.ndarray:
