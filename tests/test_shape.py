@@ -58,3 +58,28 @@ def test_a_smile_is_not_taken_for_face_shape():
     out = neutral.neutralize(1, smile)
     for corner in (61, 291):
         assert abs(out[corner, 1] - smile[corner, 1]) < 0.15 * lift
+
+
+def test_a_synthetic_person_has_its_own_symmetric_proportions():
+    """``random_proportions`` gives each synthetic person its own geometry, mirrored left to right;
+    the average face moved to it changes shape (an average-looking person does not keep their
+    own), the mouth's opening stays."""
+    from facepaint.shape import RIGID, random_proportions
+
+    own = random_proportions(np.random.default_rng(3), 0.3)
+    rigid = canonical_mesh().vertices[RIGID]
+    right, left = RIGID.index(33), RIGID.index(263)  # the outer eye corners, a mirrored pair
+    assert own[right, 0] == -own[left, 0] and np.allclose(own[right, 1:], own[left, 1:])
+    midline = np.abs(rigid[:, 0]) < 1e-3
+    assert np.allclose(own[midline, 0], 0.0)
+    assert not np.allclose(own, random_proportions(np.random.default_rng(4), 0.3))
+
+    neutral = ShapeNeutralizer(strength=1.5, smoothing=1.0)
+    face = posed_canonical(yaw_deg=0.0)
+    np.testing.assert_allclose(neutral.neutralize(1, face)[:468], face[:468], atol=1e-3)
+    moved = neutral.neutralize(2, face, own=own)
+    assert np.abs(moved - face)[:468, :2].mean() > 0.5
+    gap = lambda lm: lm[14, 1] - lm[13, 1]  # noqa: E731
+    assert abs(gap(moved) - gap(face)) < 0.2
+    below = rigid[:, 1] < canonical_mesh().vertices[1, 1] + 2.5  # the nose's lower half, the cheeks
+    assert below.any() and np.all(own[below] == 0.0)

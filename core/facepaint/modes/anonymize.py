@@ -2,8 +2,10 @@
 
 Per face, per frame:
 
-1. the canonical mesh is laid over the face's 478 landmarks (``render.rasterize_face``), so
-   geometry, head pose, blinks and mouth shape are the person's own;
+1. the canonical mesh is laid over the face's 478 landmarks (``render.rasterize_face``), moved
+   from the person's proportions (eye spacing, nose, face width) past the average to the synthetic
+   person's own (``shape.py``), so head pose, blinks and mouth shape are the person's own and the
+   proportions are not;
 2. the skin is drawn from the track's synthetic identity: a luminance texture sampled from the
    project's face model (models/synthetic_faces: the average of ~170 unwrapped faces plus a small
    random mix of its principal variations, chosen once per track from ``seed`` and the track id:
@@ -47,7 +49,7 @@ from ..errors import FacepaintError
 from ..hide import FALLBACKS, hide_face
 from ..render import face_box, rasterize_face, sample_texture
 from ..select import FaceSelector
-from ..shape import ShapeNeutralizer
+from ..shape import ShapeNeutralizer, random_proportions
 from ..wrinkles import crease_shading
 from ..types import Face, Frame
 from . import Mode, register_mode
@@ -59,6 +61,7 @@ IRIS_SHARES = np.array([0.4, 0.25, 0.12, 0.07, 0.08, 0.08])  # brown eyes are th
 # sclera made every synthetic person stare)
 SCLERA = np.array([165, 158, 152], np.float32)
 RIGHT_IRIS, LEFT_IRIS = 468, 473  # centre points; the next four of each ring the iris
+PROPORTIONS_CM = 0.3  # spread of a synthetic person's own proportions (shape.random_proportions)
 FOREHEAD_REACH = 0.2  # how far above the mesh (x face height) the drawing may continue to the hairline
 
 
@@ -67,12 +70,13 @@ class SyntheticIdentity:
     texture: np.ndarray  # (256, 256) float32 luminance
     iris: np.ndarray  # (3,) RGB
     brows: tuple[float, float, float] = (1.0, 0.5, 0.0)  # thickness (x the landmarks'), darkness, arch
+    proportions: np.ndarray | None = None  # shape.random_proportions: its own eye spacing, nose, face width
 
 
 class _Geometry(NamedTuple):
-    """One face's drawing frame (``Anonymize._geometry``): the same for every candidate person."""
+    """One face's drawing frame for one synthetic person (``Anonymize._geometry``)."""
     scale: float  # working scale (drawn small, scaled up)
-    landmarks: np.ndarray  # moved to average proportions, at the working scale
+    landmarks: np.ndarray  # moved to the synthetic person's proportions, at the working scale
     src: np.ndarray  # the frame at the working scale
     raster: object  # render.FaceRaster of the moved mesh
     covered: np.ndarray  # what must be drawn over: the moved mesh and the person's own outline
@@ -139,7 +143,12 @@ class FaceModel:
         texture = texture * (1 + 0.015 * grain / max(float(grain.std()), 1e-6))
         iris = IRIS_COLOURS[rng.choice(len(IRIS_COLOURS), p=IRIS_SHARES)] * rng.uniform(0.85, 1.15)
         brows = (float(rng.uniform(0.5, 1.0)), float(rng.uniform(0.2, 0.45)), float(rng.uniform(-0.1, 0.2)))
-        return SyntheticIdentity(np.clip(texture, 1, 255).astype(np.float32), iris.astype(np.float32), brows)
+        # Its own proportions, drawn last so the rest of a seed's person stays as it was. A person
+        # who looks average kept their own geometry when moved to the average: with these, seeds
+        # 1000-1191 re-identified 2 of 192 instead of 5 (0.15 cm: 3), emotion kept 74.5% vs 73.4%.
+        proportions = random_proportions(rng, PROPORTIONS_CM)
+        return SyntheticIdentity(np.clip(texture, 1, 255).astype(np.float32), iris.astype(np.float32), brows,
+                                 proportions)
 
 
 def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
@@ -352,7 +361,7 @@ class Anonymize(Mode):
         rng = np.random.default_rng([self.seed, track_id] if k == 0 else [self.seed, track_id, k])
         return self.model.sample(rng, spread=self.spread)
 
-    def _least_alike(self, out: np.ndarray, original: np.ndarray, face: Face, geometry: _Geometry) -> SyntheticIdentity:
+    def _least_alike(self, out: np.ndarray, original: np.ndarray, face: Face) -> SyntheticIdentity:
         """Of ``candidates`` synthetic people drawn on this face, the one FaceNet finds least like
         the original ("k-same-furthest"). A synthetic face on someone's own expression, pose and
         light sometimes resembles them; this steers away from that. What it passes on about the
@@ -366,9 +375,12 @@ class Anonymize(Mode):
             person = facenet.descriptor(original, face.box)
         except ValueError:  # no pixels inside the box: nothing to steer away from
             return self.candidate(face.track_id, 0)
-        best, best_distance = None, -1.0
+        best, best_distance = self.candidate(face.track_id, 0), -1.0
         for k in range(self.candidates):
             identity = self.candidate(face.track_id, k)
+            geometry = self._geometry(original, face, identity)  # its own proportions
+            if geometry is None:
+                continue
             drawn, alpha, (ys, xs) = self._layer(geometry, face, identity, out.shape)
             trial = out.copy()
             _composite(trial, drawn, alpha, (ys, xs))
@@ -406,12 +418,13 @@ class Anonymize(Mode):
     def redraw(self, out: np.ndarray, original: np.ndarray, face: Face, gray: np.ndarray | None = None) -> bool:
         """Draw the track's synthetic face over ``face`` in ``out``; False if the mesh does not fit.
         ``gray``: ``original`` in grey, for the steadying flow (made here if not given)."""
-        geometry = self._geometry(original, face)
+        if face.track_id not in self.identities:  # a new track: choose its synthetic person now
+            self.identities[face.track_id] = self._least_alike(out, original, face)
+        identity = self.identities[face.track_id]
+        geometry = self._geometry(original, face, identity)
         if geometry is None:
             return False
-        if face.track_id not in self.identities:  # a new track: choose its synthetic person now
-            self.identities[face.track_id] = self._least_alike(out, original, face, geometry)
-        drawn, alpha, (ys, xs) = self._layer(geometry, face, self.identities[face.track_id], out.shape)
+        drawn, alpha, (ys, xs) = self._layer(geometry, face, identity, out.shape)
         if self.temporal > 0:
             # Blends only with this track's own previous drawing (never the frame's pixels), and
             # only where the flow explains the input; a face hidden in between starts afresh.
@@ -425,17 +438,20 @@ class Anonymize(Mode):
         _composite(out, drawn, alpha, (ys, xs))
         return True
 
-    def _geometry(self, original: np.ndarray, face: Face) -> _Geometry | None:
-        """Where this frame's synthetic face goes: the face's landmarks moved to average
+    def _geometry(self, original: np.ndarray, face: Face, identity: SyntheticIdentity) -> _Geometry | None:
+        """Where this frame's synthetic face goes: the face's landmarks moved to ``identity``'s
         proportions, at the working scale, and its mesh rasterized; None if the mesh does not fit.
-        Call once per face and frame (the proportions' smoothing is per track)."""
+        Call once per face and frame, or once per candidate on a track's first frame (the
+        measured proportions are smoothed per track; on its first frame every call measures the
+        same)."""
         import cv2
 
         # Big faces are drawn at a working size and scaled up: the texture has 256 px of detail
         # anyway, and the cost then stays flat however close the camera is.
         scale = min(1.0, self.work_size / max(face.size, 1.0))
         original_shape = face.landmarks.copy()
-        landmarks = self.shapes.neutralize(face.track_id, face.landmarks) if self.shapes else face.landmarks.copy()
+        landmarks = (self.shapes.neutralize(face.track_id, face.landmarks, own=identity.proportions) if self.shapes
+                     else face.landmarks.copy())
         landmarks[:, :2] *= scale
         original_shape[:, :2] *= scale
         if scale < 1.0:
