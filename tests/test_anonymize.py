@@ -226,6 +226,32 @@ def test_late_found_face_is_concealed_in_held_back_frames(astronaut):
         assert np.abs(r.image.astype(int) - x).mean() > 3
 
 
+def test_a_late_found_face_that_moved_fast_is_concealed_where_it_was():
+    """A face moving 14 px a frame (a fast head turn), found 4 frames after it appeared: in the held
+    frames it was up to 56 px away from where it was found, and it is hidden there too."""
+    from skimage import data
+
+    wide = np.full((400, 900, 3), 90, np.uint8)
+    face = data.astronaut()[20:220, 150:330]  # the face with some hair and suit around it
+    frames = []
+    for i in range(8):
+        f = wide.copy()
+        x = 100 + 14 * i
+        f[100:300, x:x + 180] = face
+        frames.append(f)
+    with Engine(mode="anonymize", device="cpu", detect_every=5) as engine:
+        engine.push(Frame(np.full_like(wide, 90), index=0, pts=0, time_base=None))  # no face yet
+        released = []
+        for i, f in enumerate(frames, start=1):
+            released += engine.push(Frame(f, index=i, pts=i, time_base=None))
+        released += engine.flush()
+    for r in released[1:5]:  # held when the face was found: every pixel of the face changed a lot
+        x = 100 + 14 * (r.frame.index - 1)
+        region = (slice(140, 260), slice(x + 40, x + 140))  # the face itself, where it was then
+        changed = np.abs(r.image[region].astype(int) - r.frame.image[region]).mean(axis=2) > 8
+        assert changed.mean() > 0.8, r.frame.index
+
+
 @pytest.mark.parametrize("method", ["mosaic", "blur", "solid"])
 def test_every_fallback_destroys_the_face(astronaut, method):
     face = Face(track_id=1, box=np.array([180, 60, 270, 180], np.float32), score=1.0)

@@ -24,6 +24,10 @@ from .modes import Mode, create_mode
 from .types import Face, Frame, FrameResult
 
 
+# How far (x its size) a face can move per frame, for hiding a late-found face in the frames held
+# before it was found: a fast head turn.
+HELD_FACE_SPEED = 0.15
+
 class Engine:
     """Runs the face stack and (optionally) a mode on each frame.
 
@@ -123,8 +127,9 @@ class Engine:
             born = [f for f in result.faces if f.track_id in self.faces.born]
             if born and self._pending:
                 self._drain()  # the held frames are drawn: conceal in them (rare: new faces only)
-                for face in born:
-                    self._conceal_where_untreated(face)
+                n = len(self._pending)
+                for face in born:  # found on this frame: the held ones are 1..n frames older
+                    self._conceal_where_untreated(face, ages=[n - i for i in range(n)])
         if self._renderer is not None:
             self._pending.append((result, self._renderer.submit(self._render, *observed)))
         else:
@@ -156,21 +161,32 @@ class Engine:
         self._drain()
         if self.mode is not None and self._pending:
             ends = [self._pending[0][0].frame.image, self._pending[-1][0].frame.image]
+            n = len(self._pending)
             for box in self.faces.final_detections(ends if len(self._pending) > 1 else ends[:1]):
-                self._conceal_where_untreated(Face(track_id=-1, box=box, score=1.0, detected=False))
+                # found on the first or the last held frame: each frame is this far from the nearer
+                self._conceal_where_untreated(Face(track_id=-1, box=box, score=1.0, detected=False),
+                                              ages=[min(i, n - 1 - i) for i in range(n)])
         ready = []
         while self._pending:
             ready.append(self._take())
         return ready
 
-    def _conceal_where_untreated(self, face: Face) -> None:
-        """Hide ``face`` in every held-back frame (drawn) in which the mode treated no face at that place."""
-        for earlier, _ in self._pending:
+    def _conceal_where_untreated(self, face: Face, ages: list[int]) -> None:
+        """Hide ``face`` in every held-back frame (drawn) in which the mode treated no face at that
+        place. ``ages``: per held frame, how many frames lie between it and the one ``face`` was
+        found on; the box grows by how far a face can move in that time (a fast head turn carried
+        half a face out of a box that stayed where it was found, raw, into an OBS recording)."""
+        x0, y0, x1, y1 = face.box
+        size = max(x1 - x0, y1 - y0)
+        for (earlier, _), age in zip(self._pending, ages):
             treated = [f.box for f in earlier.faces]
             if not treated or box_iou(face.box, np.stack(treated)).max() < 0.3:
                 if earlier.image is earlier.frame.image:  # never draw on the caller's frame
                     earlier.image = earlier.image.copy()
-                self.mode.conceal(earlier.image, face)
+                grow = HELD_FACE_SPEED * max(age, 0) * size
+                moved = np.array([x0 - grow, y0 - grow, x1 + grow, y1 + grow], np.float32)
+                self.mode.conceal(earlier.image, Face(track_id=face.track_id, box=moved, score=face.score,
+                                                      detected=False))
                 earlier.changed = True
 
     def run(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
