@@ -102,6 +102,20 @@ def test_conceal_fills_boxes_in_every_pixel_format():
         assert not (planes[0] == 200).any(), fmt
 
 
+def test_a_held_face_box_grows_with_the_results_age():
+    """A late frame covers the last result's faces grown by how far they can have moved: a face
+    moving 20% of its size a frame is still inside after HOLD_FRAMES frames; beyond, the filter
+    hides the whole frame."""
+    from facepaint_obs import HOLD_FRAMES, held_box
+
+    face = (100.0, 100.0, 200.0, 200.0)
+    for age in range(HOLD_FRAMES + 1):
+        moved = tuple(v + 20.0 * age for v in face)  # right and down, 20 px a frame
+        x0, y0, x1, y1 = held_box(face, age)
+        assert x0 <= moved[0] and y0 <= moved[1] and x1 >= moved[2] and y1 >= moved[3], age
+    assert held_box(face, 0)[2] - held_box(face, 0)[0] < held_box(face, 3)[2] - held_box(face, 3)[0]
+
+
 def test_held_faces_cover_exactly_what_black_boxes_cover():
     """A late frame shows the last result's pixels where faces were: the same bytes black boxes would
     hide, in every plane of every format (so holding leaks nothing more than concealing)."""

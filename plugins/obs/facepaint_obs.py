@@ -45,6 +45,22 @@ FORMATS = {1: "I420", 2: "NV12", 4: "YUY2", 5: "UYVY", 6: "RGBA", 7: "BGRA", 8: 
            12: "I422"}
 
 
+# A late frame covers the last result's faces, grown by how far a face can have moved since.
+# Beyond HOLD_FRAMES frames the whole frame is hidden. (It held faces for 30 frames, grown by a fixed
+# 35%: a fast head turn at a stream's start carried half a face out of its box, raw, into a recording.)
+HOLD_FRAMES = 6
+HOLD_GROW = 0.35  # x face size, around the box however recent the result
+HOLD_SPEED = 0.2  # x face size per frame: a fast head turn
+
+
+def held_box(box, age: int) -> tuple[float, float, float, float]:
+    """Where a face seen ``age`` frames ago can be now: its box grown by HOLD_GROW plus HOLD_SPEED
+    per frame of its size (more above: hair and forehead)."""
+    x0, y0, x1, y1 = box
+    grow = (HOLD_GROW + HOLD_SPEED * max(age, 0)) * max(x1 - x0, y1 - y0)
+    return (x0 - grow, y0 - grow * 1.3, x1 + grow, y1 + grow)
+
+
 def plane_shapes(fmt: str, width: int, height: int) -> list[tuple[int, int]]:
     """(bytes per row used, rows) of each plane."""
     ch = (height + 1) // 2
@@ -300,10 +316,10 @@ class FacepaintFilter(EngineLink):
         self.stats["late"] += 1
         if self.mode() != "anonymize":
             return  # paint: showing the unpainted frame leaks nothing
-        if shown - self.last_faces_seq < 30 and self.last_faces:  # faces seen within the last second
-            for x0, y0, x1, y1 in self.last_faces:
-                grow = 0.35 * max(x1 - x0, y1 - y0)
-                box = (x0 - grow, y0 - grow * 1.3, x1 + grow, y1 + grow)
+        age = shown - self.last_faces_seq
+        if age <= HOLD_FRAMES and self.last_faces:  # faces seen a few frames ago: cover where they can be
+            for face in self.last_faces:
+                box = held_box(face, age)
                 if self.last_output is not None:
                     paste(planes, self.last_output, fmt, box)
                 else:
