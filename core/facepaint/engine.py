@@ -28,6 +28,7 @@ from .types import Face, Frame, FrameResult
 # before it was found: a fast head turn.
 HELD_FACE_SPEED = 0.15
 
+
 class Engine:
     """Runs the face stack and (optionally) a mode on each frame.
 
