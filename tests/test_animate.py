@@ -185,3 +185,15 @@ def test_teeth_take_the_portraits_palette(astronaut_face):
     assert float(teeth_colour(bright, landmarks, 1.0) @ LUMA) > float(teeth @ LUMA) + 40
     # The mouth interior takes the light level on top: the colour is given before it.
     assert np.allclose(teeth_colour(warm, landmarks, 2.0) * 2.0, teeth, atol=0.01)
+
+
+def test_a_driver_found_late_leaves_no_mosaic_on_the_portrait(astronaut):
+    """The engine hides late-found faces in held frames; animate's frames show the portrait, so
+    there is nothing of the driver to hide there."""
+    from facepaint.types import Face
+
+    with Engine(mode="animate", device="cpu", portrait=astronaut) as engine:
+        canvas = engine.mode.canvas.copy()
+        shown = canvas.copy()
+        engine.mode.conceal(shown, Face(track_id=1, box=np.array([50, 50, 200, 200], np.float32), score=1.0))
+    assert (shown == canvas).all()

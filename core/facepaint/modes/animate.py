@@ -122,6 +122,10 @@ class Animate(Mode):
                                  "least ~60 px and turned less than ~45 degrees)")
         return max(faces, key=lambda f: f.size)
 
+    def conceal(self, image: np.ndarray, face: Face) -> None:
+        """Nothing to hide: the output is the portrait, never the driving picture's pixels (a driver
+        found late must not put a mosaic on the portrait where the driver's face was)."""
+
     def end(self, track_id: int) -> None:
         if track_id == self.driver_track:
             self.driver_track = None  # the next face that appears drives, from where this one left
