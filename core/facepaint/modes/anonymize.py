@@ -362,21 +362,22 @@ class Anonymize(Mode):
         rng = np.random.default_rng([self.seed, track_id] if k == 0 else [self.seed, track_id, k])
         return self.model.sample(rng, spread=self.spread)
 
-    def _least_alike(self, out: np.ndarray, original: np.ndarray, face: Face) -> SyntheticIdentity:
+    def _least_alike(self, out: np.ndarray, original: np.ndarray,
+                     face: Face) -> tuple[SyntheticIdentity, _Geometry | None]:
         """Of ``candidates`` synthetic people drawn on this face, the one FaceNet finds least like
-        the original ("k-same-furthest"). A synthetic face on someone's own expression, pose and
+        the original ("k-same-furthest"), with its geometry on this frame (None when none was made). A synthetic face on someone's own expression, pose and
         light sometimes resembles them; this steers away from that. What it passes on about the
         person is which of the few candidates was chosen, and only away from them."""
         if self.candidates == 1:
-            return self.candidate(face.track_id, 0)
+            return self.candidate(face.track_id, 0), None
         from ..likeness import shared_facenet
 
         facenet = shared_facenet()
         try:
             person = facenet.descriptor(original, face.box)
         except ValueError:  # no pixels inside the box: nothing to steer away from
-            return self.candidate(face.track_id, 0)
-        best, best_distance = self.candidate(face.track_id, 0), -1.0
+            return self.candidate(face.track_id, 0), None
+        best, best_geometry, best_distance = self.candidate(face.track_id, 0), None, -1.0
         for k in range(self.candidates):
             identity = self.candidate(face.track_id, k)
             geometry = self._geometry(original, face, identity)  # its own proportions
@@ -389,8 +390,8 @@ class Anonymize(Mode):
                 trial = self.painter.paint_faces(trial, [face], trial=True)
             distance = facenet.distance(person, facenet.descriptor(trial, face.box))
             if distance > best_distance:
-                best, best_distance = identity, distance
-        return best
+                best, best_geometry, best_distance = identity, geometry, distance
+        return best, best_geometry
 
     def can_redraw(self, face: Face) -> bool:
         return (face.detected and face.landmarks is not None and face.size >= self.min_size
@@ -419,10 +420,12 @@ class Anonymize(Mode):
     def redraw(self, out: np.ndarray, original: np.ndarray, face: Face, gray: np.ndarray | None = None) -> bool:
         """Draw the track's synthetic face over ``face`` in ``out``; False if the mesh does not fit.
         ``gray``: ``original`` in grey, for the steadying flow (made here if not given)."""
+        geometry = None
         if face.track_id not in self.identities:  # a new track: choose its synthetic person now
-            self.identities[face.track_id] = self._least_alike(out, original, face)
+            self.identities[face.track_id], geometry = self._least_alike(out, original, face)
         identity = self.identities[face.track_id]
-        geometry = self._geometry(original, face, identity)
+        if geometry is None:  # (the choice made the chosen one's already)
+            geometry = self._geometry(original, face, identity)
         if geometry is None:
             return False
         drawn, alpha, (ys, xs) = self._layer(geometry, face, identity, out.shape)
