@@ -229,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--motion", type=_unit_float, default=1.0, metavar="0..1",
                          help="how much of the driver's head movement across the picture to follow "
                               "(default 1; turns, nods and expressions always follow)")
+    animate.add_argument("--gaze", type=_unit_float, default=0.5, metavar="0..1",
+                         help="1: the portrait looks where the driver looks; 0: its own gaze, moved as the "
+                              "driver's eyes move (default 0.5)")
     animate.add_argument("--json", metavar="OUT.json", help="also write the driver's faces per frame")
     _add_output_options(animate)
     _add_engine_options(animate, detect_every=5)
@@ -404,6 +407,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     summary = run_mode("animate", args.driving, args.output, json_path=args.json, device=args.device,
                        detect_every=args.detect_every, progress=not args.quiet, portrait=portrait,
                        size=args.size, crop=args.crop, neutral_frame=args.neutral_frame, motion=args.motion,
+                       gaze=args.gaze,
                        frames=args.frames, lossless=args.lossless)
     print(summary, file=sys.stderr)
     return 0

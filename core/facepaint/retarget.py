@@ -20,6 +20,9 @@ import numpy as np
 from .mesh import canonical_mesh
 from .pose import pose_from_matrix
 
+# Each eye: its iris centre (the next four points ring the iris), outer and inner corner.
+EYES = ((468, 33, 133), (473, 263, 362))
+
 # Image (x right, y down, z away) -> a right-handed frame like the canonical mesh's (y up, z out).
 _FLIP = np.array([1.0, -1.0, -1.0], np.float32)
 
@@ -37,6 +40,26 @@ def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray,
     rotation = (u * d) @ vt
     scale = float((sig * d).sum() / max((a ** 2).sum() / len(src), 1e-12))
     return scale, rotation, mu_d - scale * rotation @ mu_s
+
+
+def _eye_axes(points: np.ndarray, outer: int, inner: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Origin (the corners' midpoint), along and across axes, each one eye width long (x, y)."""
+    a, b = points[outer, :2], points[inner, :2]
+    along = b - a
+    return (a + b) / 2, along, np.array([-along[1], along[0]])
+
+
+def _in_eye(points: np.ndarray, iris: int, outer: int, inner: int) -> np.ndarray:
+    """Where the iris centre sits in its eye: (along, across) in eye widths."""
+    origin, along, across = _eye_axes(points, outer, inner)
+    offset = points[iris, :2] - origin
+    width2 = float(along @ along) or 1.0
+    return np.array([offset @ along, offset @ across]) / width2
+
+
+def _from_eye(points: np.ndarray, outer: int, inner: int, where: np.ndarray) -> np.ndarray:
+    origin, along, across = _eye_axes(points, outer, inner)
+    return origin + where[0] * along + where[1] * across
 
 
 def stable_points() -> np.ndarray:
@@ -74,17 +97,22 @@ class Retargeter:
     """Landmarks for the portrait that move as the driver moves, relative to the driver's reference.
 
     ``expression``: gain on the expression offsets; ``motion``: gain on the head's translation
-    (rotation and scale always follow); ``turn_knee``: beyond this yaw (degrees) a turn that would
+    (rotation and scale always follow); ``gaze``: share of the driver's own gaze the portrait takes
+    (1: it looks where the driver looks; 0: its own gaze moved by the driver's eye movements: a
+    portrait that already looks to one side, like the Mona Lisa, has no room left to look further,
+    so its eyes stuck in the corner and the driver's glances were lost; 0.5, the default, keeps half
+    the portrait's own look); ``turn_knee``: beyond this yaw (degrees) a turn that would
     show more of the side the picture never showed follows at ``beyond_knee`` of its angle. The warp
     can only squeeze the far cheek, so a portrait already turned (the Pearl Earring, 33 degrees)
     turned on with the driver looked crushed and stopped reading as a face."""
 
     def __init__(self, portrait_landmarks: np.ndarray, expression: float = 1.0, motion: float = 1.0,
-                 turn_knee: float = 35.0, beyond_knee: float = 0.3):
+                 gaze: float = 0.5, turn_knee: float = 35.0, beyond_knee: float = 0.3):
         self.stable = stable_points()
         self.portrait = fit_pose(portrait_landmarks, self.stable)
         self.expression = expression
         self.motion = motion
+        self.gaze = gaze
         self.turn_knee = turn_knee
         self.beyond_knee = beyond_knee
         self.reference: Pose3 | None = None
@@ -97,6 +125,8 @@ class Retargeter:
             self.set_reference(driver_landmarks)
         ref, now, p = self.reference, fit_pose(driver_landmarks, self.stable), self.portrait
         target = p.canonical + self.expression * (now.canonical - ref.canonical)
+        if self.gaze > 0 and len(target) >= 478:  # irises tracked
+            target = self._look_as(target, now.canonical)
         # Head rotation in image space: H = R^T maps canonical -> image'. Portrait: dH * H_p.
         turn = now.rotation.T @ ref.rotation
         head = self._limit_turn(turn, p.rotation.T)
@@ -106,6 +136,15 @@ class Retargeter:
         pivot = p.canonical[self.stable].mean(0)
         image = zoom * (head @ (target - pivot).T).T + p.centre + shift
         return (image * _FLIP).astype(np.float32)
+
+    def _look_as(self, target: np.ndarray, driver: np.ndarray) -> np.ndarray:
+        """``target`` with each iris moved ``gaze`` of the way to where the driver's sits in its eye
+        (along and across the line between the eye's corners, in eye widths; canonical frame)."""
+        out = target.copy()
+        for iris, outer, inner in EYES:
+            wanted = _from_eye(target, outer, inner, _in_eye(driver, iris, outer, inner))
+            out[iris:iris + 5, :2] += self.gaze * (wanted - target[iris, :2])
+        return out
 
     def _limit_turn(self, turn: np.ndarray, own: np.ndarray) -> np.ndarray:
         """``turn @ own``, with the part of the yaw beyond the knee (away from frontal) softened."""

@@ -72,12 +72,14 @@ def teeth_colour(picture: np.ndarray, landmarks: np.ndarray, light_level: float)
 class Animate(Mode):
     """``portrait``: RGB uint8 picture; ``size``: longer side of the output; ``crop``: face or full;
     ``neutral_frame``: index of the driving frame whose face counts as neutral (default: the
-    first frame with a face); ``motion``: share of the driver's head translation to follow."""
+    first frame with a face); ``motion``: share of the driver's head translation to follow; ``gaze``: share of the driver's own
+    gaze the portrait takes (``retarget.Retargeter``)."""
 
     alters_whole_frame = True
 
     def __init__(self, device: str = "cpu", portrait: np.ndarray | None = None, size: int = 512,
-                 crop: str = "face", neutral_frame: int = 0, motion: float = 1.0, expression: float = 1.0):
+                 crop: str = "face", neutral_frame: int = 0, motion: float = 1.0, expression: float = 1.0,
+                 gaze: float = 0.5):
         super().__init__(device)
         from ..facestack import FaceStack
 
@@ -99,7 +101,7 @@ class Animate(Mode):
         if face.landmarks is None:
             raise FacepaintError("the portrait's face was found but its landmarks could not be read")
         self.portrait_face = face
-        self.retarget = Retargeter(face.landmarks, expression=expression, motion=motion)
+        self.retarget = Retargeter(face.landmarks, expression=expression, motion=motion, gaze=gaze)
         self.warp = LandmarkWarp(face.landmarks, self.canvas.shape[:2])
         self.neutral_frame = neutral_frame
         self.driver_track: int | None = None
