@@ -62,6 +62,9 @@ IRIS_SHARES = np.array([0.4, 0.25, 0.12, 0.07, 0.08, 0.08])  # brown eyes are th
 SCLERA = np.array([165, 158, 152], np.float32)
 RIGHT_IRIS, LEFT_IRIS = 468, 473  # centre points; the next four of each ring the iris
 PROPORTIONS_CM = 0.3  # spread of a synthetic person's own proportions (shape.random_proportions)
+# Teeth darken toward the mouth's corners, where the cheeks shade them (features.draw_mouth_interior):
+# evenly white teeth looked like a denture. Emotion kept: the same over both seed sets (72.4%).
+TEETH_CORNER_SHADE = 0.5
 FOREHEAD_REACH = 0.2  # how far above the mesh (x face height) the drawing may continue to the hairline
 
 
@@ -535,7 +538,7 @@ class Anonymize(Mode):
                 self._draw_brow(drawn, points, brow, identity.brows, shape)
         for contour, iris_centre in ((RIGHT_EYE, RIGHT_IRIS), (LEFT_EYE, LEFT_IRIS)):
             self._draw_eye(drawn, points, contour, iris_centre, identity, light_level, shape)
-        draw_mouth_interior(drawn, points, light_level, shape)
+        draw_mouth_interior(drawn, points, light_level, shape, corner_shade=TEETH_CORNER_SHADE)
 
         # A grey picture gets grey eyes and teeth: the drawn parts keep only as much colour as the
         # scene's skin has (the light field is the scene's own colour).
