@@ -1,12 +1,13 @@
 """Piecewise-affine image warping driven by landmarks, for animating a picture.
 
-Control points: the face's 478 landmarks, two rings around the face (the near one moves with the
-head, the far one half as much: hair, ears, neck and background follow smoothly) and fixed points
-on the picture's border. Triangles: inside the face, the canonical face mesh's own (a real surface,
+Control points: the face's 478 landmarks, two rings around its outline (the hull of its mesh
+points as the picture shows them; the near ring moves with the head, the far one half as much:
+hair, ears, neck and background follow smoothly) and fixed points on the picture's border. Triangles: inside the face, the canonical face mesh's own (a real surface,
 so a turned head folds the way a head does and depth order resolves it), with each eye opening
 re-triangulated around its iris points so the gaze moves the iris; outside, a Delaunay triangulation
 of outline, rings and border. Each output pixel is found in a moved triangle and fetched from the
-same place in the source triangle.
+same place in the source triangle; triangles turned away from the viewer (in the picture or in
+the moved face) are left out.
 The map is computed at a reduced size (it is piecewise linear, so bilinear upsampling is nearly
 exact) and applied with one ``cv2.remap``.
 """
@@ -15,11 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .draw import FACE_OVAL, LEFT_EYE, RIGHT_EYE
+from .draw import LEFT_EYE, RIGHT_EYE
 from .render import rasterize, triangle_affine
 from .retarget import similarity_fit
 
 RINGS = ((1.35, 1.0), (2.0, 0.5))  # (radius in face-oval units, share of the head's motion)
+
+
+def _signed_area(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Twice each triangle's area, positive or negative with the order of its corners (x, y)."""
+    a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
 
 
 def _polygon_test(polygon: np.ndarray):
@@ -33,11 +40,17 @@ def _polygon_test(polygon: np.ndarray):
 class LandmarkWarp:
     def __init__(self, source_landmarks: np.ndarray, shape: tuple[int, int], map_scale: float = 0.5,
                  border_points: int = 6):
+        import cv2
+
         self.shape = shape
         self.map_scale = map_scale
         h, w = shape
         face = source_landmarks[:, :2].astype(np.float32)
-        self._oval = np.array(FACE_OVAL[:-1] if FACE_OVAL[0] == FACE_OVAL[-1] else FACE_OVAL)
+        # The face's outline: the hull of its mesh points as the picture shows them. On a turned
+        # face the far side's oval landmarks lie inside the cheek's silhouette; anchored there, the
+        # band around the face and the cheek both fetched the silhouette's edge, and a turn drew it
+        # twice, as a dark seam down the cheek (the Pearl Earring).
+        self._oval = cv2.convexHull(face[:468].reshape(-1, 1, 2), returnPoints=False).ravel().astype(np.int64)
         oval = face[self._oval]
         centre = oval.mean(0)
         self._offsets = [(f - 1.0) * (oval - centre) for f, _ in RINGS]  # ring point - its oval point
@@ -51,6 +64,17 @@ class LandmarkWarp:
         self.source = np.concatenate([face, *self._rings, border]).astype(np.float32)
         self._n_face = len(face)
         self.triangles = self._triangulate()
+        # Which way round each triangle's corners run when it faces the viewer: the face mesh's as
+        # the canonical face shows them frontally (y up, so flipped), the picture's own elsewhere.
+        # A triangle turned away, in the picture or in the moved face, has no pixels to show: drawn
+        # anyway it put specks of whatever lies behind (the far cheek's edge) into the face.
+        from .mesh import canonical_mesh
+
+        vertices = canonical_mesh().vertices[:, :2] * np.array([1.0, -1.0])
+        self._facing = np.sign(_signed_area(self.source, self.triangles))
+        on_mesh = (self.triangles < len(vertices)).all(axis=1)
+        self._facing[on_mesh] = np.sign(_signed_area(vertices, self.triangles[on_mesh]))
+        self._shown = _signed_area(self.source, self.triangles) * self._facing > 0  # in the picture
 
     def _triangulate(self) -> np.ndarray:
         from scipy.spatial import Delaunay as delaunay
@@ -103,10 +127,11 @@ class LandmarkWarp:
         # cv2.resize's pixel-centre convention: small pixel j sits at full-size (j + 0.5) / scale - 0.5.
         sx, sy = sw / w, sh / h
         small_targets = (targets + 0.5) * np.array([sx, sy], np.float32) - 0.5
-        ids = rasterize(small_targets, self.triangles, (sh, sw), depth=depth)
+        triangles = self.triangles[self._shown & (_signed_area(targets, self.triangles) * self._facing > 0)]
+        ids = rasterize(small_targets, triangles, (sh, sw), depth=depth)
         ys, xs = np.nonzero(ids >= 0)
         # One affine map per triangle (moved corners -> source corners), then one gather per pixel.
-        a = triangle_affine(small_targets, self.triangles, self.source)[ids[ys, xs]]
+        a = triangle_affine(small_targets, triangles, self.source)[ids[ys, xs]]
         where = xs[:, None] * a[:, 0] + ys[:, None] * a[:, 1] + a[:, 2]
         grid_x, grid_y = np.meshgrid((np.arange(sw, dtype=np.float32) + 0.5) / sx - 0.5,
                                      (np.arange(sh, dtype=np.float32) + 0.5) / sy - 0.5)
@@ -115,6 +140,17 @@ class LandmarkWarp:
         shift_x, shift_y = np.zeros((sh, sw), np.float32), np.zeros((sh, sw), np.float32)
         shift_x[ys, xs] = where[:, 0] - grid_x[ys, xs]
         shift_y[ys, xs] = where[:, 1] - grid_y[ys, xs]
+        holes = ids < 0
+        if holes.any() and len(ys):
+            # Where only turned-away triangles lay (the far cheek turning into view), the nearest
+            # shown pixel's displacement: the edge of what the picture shows, stretched a little.
+            _, nearest = cv2.distanceTransformWithLabels(holes.astype(np.uint8), cv2.DIST_L2, 3,
+                                                         labelType=cv2.DIST_LABEL_PIXEL)
+            shown_y, shown_x = np.nonzero(~holes)  # label k is the k-th shown pixel in raster order
+            hy, hx = np.nonzero(holes)
+            k = nearest[hy, hx] - 1
+            shift_x[hy, hx] = shift_x[shown_y[k], shown_x[k]]
+            shift_y[hy, hx] = shift_y[shown_y[k], shown_x[k]]
         full_x, full_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         return (full_x + cv2.resize(shift_x, (w, h), interpolation=cv2.INTER_LINEAR),
                 full_y + cv2.resize(shift_y, (w, h), interpolation=cv2.INTER_LINEAR))
