@@ -5,6 +5,7 @@ similarity fit (Umeyama) on the upper face, which barely moves with expression. 
 
 - the driver's expression is the per-landmark offset from its neutral (reference) frame;
 - the portrait keeps its own shape and adds that offset, so it smiles with its own face;
+- the irises move part of the way (``gaze``) to where the driver's sit in its eyes (in eye widths);
 - head motion is the driver's rotation, scale and translation relative to its neutral frame,
   applied around the portrait's own pose (a portrait turned a little keeps that turn).
 
