@@ -2,10 +2,11 @@
 
 Control points: the face's 478 landmarks, two rings around its outline (the hull of its mesh
 points as the picture shows them; the near ring moves with the head, the far one half as much:
-hair, ears, neck and background follow smoothly) and fixed points on the picture's border. Triangles: inside the face, the canonical face mesh's own (a real surface,
-so a turned head folds the way a head does and depth order resolves it), with each eye opening
-re-triangulated around its iris points so the gaze moves the iris; outside, a Delaunay triangulation
-of outline, rings and border. Each output pixel is found in a moved triangle and fetched from the
+hair, ears, neck and background follow smoothly) and fixed points on the picture's border.
+Triangles: inside the face, the canonical face mesh's own (a real surface, so a turned head folds
+the way a head does and depth order resolves it), with each eye opening re-triangulated around its
+iris points so the gaze moves the iris; outside, a Delaunay triangulation of outline, rings and
+border. Each output pixel is found in a moved triangle and fetched from the
 same place in the source triangle; triangles turned away from the viewer (in the picture or in
 the moved face) are left out.
 The map is computed at a reduced size (it is piecewise linear, so bilinear upsampling is nearly
@@ -20,7 +21,7 @@ from .draw import LEFT_EYE, RIGHT_EYE
 from .render import rasterize, triangle_affine
 from .retarget import similarity_fit
 
-RINGS = ((1.35, 1.0), (2.0, 0.5))  # (radius in face-oval units, share of the head's motion)
+RINGS = ((1.35, 1.0), (2.0, 0.5))  # (radius in face-outline units, share of the head's motion)
 
 
 def _signed_area(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -50,11 +51,11 @@ class LandmarkWarp:
         # face the far side's oval landmarks lie inside the cheek's silhouette; anchored there, the
         # band around the face and the cheek both fetched the silhouette's edge, and a turn drew it
         # twice, as a dark seam down the cheek (the Pearl Earring).
-        self._oval = cv2.convexHull(face[:468].reshape(-1, 1, 2), returnPoints=False).ravel().astype(np.int64)
-        oval = face[self._oval]
-        centre = oval.mean(0)
-        self._offsets = [(f - 1.0) * (oval - centre) for f, _ in RINGS]  # ring point - its oval point
-        self._rings = [oval + offset for offset in self._offsets]
+        self._outline = cv2.convexHull(face[:468].reshape(-1, 1, 2), returnPoints=False).ravel().astype(np.int64)
+        outline = face[self._outline]
+        centre = outline.mean(0)
+        self._offsets = [(f - 1.0) * (outline - centre) for f, _ in RINGS]  # ring point - its outline point
+        self._rings = [outline + offset for offset in self._offsets]
         edge = np.linspace(0, 1, border_points + 1, dtype=np.float32)[:-1]
         border = np.concatenate([np.stack([edge * (w - 1), np.zeros_like(edge)], 1),
                                  np.stack([np.full_like(edge, w - 1), edge * (h - 1)], 1),
@@ -82,7 +83,7 @@ class LandmarkWarp:
         from .mesh import canonical_mesh
 
         n = self._n_face
-        inside = _polygon_test(self.source[self._oval])
+        inside = _polygon_test(self.source[self._outline])
         mesh = canonical_mesh().triangles
         parts = []
         eyes = [(RIGHT_EYE, list(range(469, 473)) + [468]), (LEFT_EYE, list(range(474, 478)) + [473])]
@@ -98,7 +99,7 @@ class LandmarkWarp:
             mesh = mesh[~opening]
         parts.append(mesh)
         # Outside the face: outline + rings + border, minus what lies inside the outline.
-        outer_index = np.concatenate([self._oval, np.arange(n, len(self.source))])
+        outer_index = np.concatenate([self._outline, np.arange(n, len(self.source))])
         tris = outer_index[delaunay(self.source[outer_index]).simplices]
         parts.append(tris[[not inside(self.source[t].mean(0)) for t in tris]])
         return np.concatenate(parts).astype(np.int32)
@@ -109,10 +110,10 @@ class LandmarkWarp:
         src_face = self.source[:self._n_face]
         s, r, _ = similarity_fit(src_face.astype(np.float64), face.astype(np.float64))
         moved = []
-        # Each ring point keeps its offset from its own oval point (turned and scaled with the head),
+        # Each ring point keeps its offset from its own outline point (turned and scaled with the head),
         # so the band between the face and the ring stretches smoothly, with no fold at the outline.
         for ring, offset, (_, share) in zip(self._rings, self._offsets, RINGS):
-            full = face[self._oval] + (s * (r @ offset.T)).T
+            full = face[self._outline] + (s * (r @ offset.T)).T
             moved.append(ring + share * (full - ring))
         return np.concatenate([face, *moved, self._border]).astype(np.float32)
 
