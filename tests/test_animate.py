@@ -95,6 +95,29 @@ def test_retarget_looks_where_the_driver_looks(astronaut_face):
     assert np.abs(retarget(driver)[rest] - portrait[rest]).max() < 1e-3  # only the irises move
 
 
+def test_a_closing_eye_flattens_its_iris(astronaut_face):
+    """As the driver's eyes close, the portrait's irises flatten onto the line where the lids meet:
+    a round iris reaching past closed lids was warped into a dark drip below the eye."""
+    from facepaint.retarget import EYES, LIDS
+
+    portrait = astronaut_face.landmarks
+    retarget = Retargeter(portrait)
+    retarget.set_reference(portrait)
+    closed = portrait.copy()
+    for upper, lower in LIDS:
+        closed[upper, :2] = closed[lower, :2]
+    shut = retarget(closed)
+
+    def across_the_eye(points, iris, outer, inner, lid):  # distances from the lid, square to the eye's line
+        along = points[inner, :2] - points[outer, :2]
+        normal = np.array([-along[1], along[0]]) / np.linalg.norm(along)
+        return np.abs((points[iris:iris + 5, :2] - points[lid, :2]) @ normal)
+
+    for (iris, outer, inner), (upper, lower) in zip(EYES, LIDS):
+        assert across_the_eye(portrait, iris, outer, inner, iris).max() > 2.0  # round when open
+        assert across_the_eye(shut, iris, outer, inner, lower).max() < 0.5  # a line when shut
+
+
 def turned_face(yaw_degrees, scale=10.0, offset=(256, 256)):
     """Canonical mesh landmarks as an image would show them, turned about the vertical axis."""
     from facepaint.mesh import canonical_mesh

@@ -5,7 +5,8 @@ similarity fit (Umeyama) on the upper face, which barely moves with expression. 
 
 - the driver's expression is the per-landmark offset from its neutral (reference) frame;
 - the portrait keeps its own shape and adds that offset, so it smiles with its own face;
-- the irises move part of the way (``gaze``) to where the driver's sit in its eyes (in eye widths);
+- the irises move part of the way (``gaze``) to where the driver's sit in its eyes (in eye widths),
+  and flatten as the lids close;
 - head motion is the driver's rotation, scale and translation relative to its neutral frame,
   applied around the portrait's own pose (a portrait turned a little keeps that turn).
 
@@ -23,6 +24,7 @@ from .pose import pose_from_matrix
 
 # Each eye: its iris centre (the next four points ring the iris), outer and inner corner.
 EYES = ((468, 33, 133), (473, 263, 362))
+LIDS = ((159, 145), (386, 374))  # each eye's upper and lower lid at the middle, in EYES' order
 
 # Image (x right, y down, z away) -> a right-handed frame like the canonical mesh's (y up, z out).
 _FLIP = np.array([1.0, -1.0, -1.0], np.float32)
@@ -126,8 +128,10 @@ class Retargeter:
             self.set_reference(driver_landmarks)
         ref, now, p = self.reference, fit_pose(driver_landmarks, self.stable), self.portrait
         target = p.canonical + self.expression * (now.canonical - ref.canonical)
-        if self.gaze > 0 and len(target) >= 478:  # irises tracked
-            target = self._look_as(target, now.canonical)
+        if len(target) >= 478:  # irises tracked
+            if self.gaze > 0:
+                target = self._look_as(target, now.canonical)
+            target = self._irises_under_lids(target)
         # Head rotation in image space: H = R^T maps canonical -> image'. Portrait: dH * H_p.
         turn = now.rotation.T @ ref.rotation
         head = self._limit_turn(turn, p.rotation.T)
@@ -145,6 +149,24 @@ class Retargeter:
         for iris, outer, inner in EYES:
             wanted = _from_eye(target, outer, inner, _in_eye(driver, iris, outer, inner))
             out[iris:iris + 5, :2] += self.gaze * (wanted - target[iris, :2])
+        return out
+
+    def _irises_under_lids(self, target: np.ndarray) -> np.ndarray:
+        """``target`` with each iris flattened across its eye as the lids close (by the share of
+        the portrait's own opening that is left). The iris's ring reaches past the lids; on a
+        closing eye it stayed round and the warp pulled its pixels out below the lid, a dark drip."""
+        out = target.copy()
+        for (iris, outer, inner), (upper, lower) in zip(EYES, LIDS):
+            own = np.linalg.norm(self.portrait.canonical[upper, :2] - self.portrait.canonical[lower, :2])
+            now = np.linalg.norm(target[upper, :2] - target[lower, :2])
+            share = float(np.clip(now / max(own, 1e-6), 0.0, 1.0))
+            if share >= 1.0:
+                continue
+            origin, along, across = _eye_axes(target, outer, inner)
+            middle = (target[upper, :2] + target[lower, :2]) / 2
+            normal = across / max(float(np.linalg.norm(across)), 1e-9)
+            offsets = (target[iris:iris + 5, :2] - middle) @ normal
+            out[iris:iris + 5, :2] -= (1.0 - share) * offsets[:, None] * normal
         return out
 
     def _limit_turn(self, turn: np.ndarray, own: np.ndarray) -> np.ndarray:
