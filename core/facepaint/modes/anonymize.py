@@ -537,10 +537,13 @@ class Anonymize(Mode):
         # Teeth reflect more of the light than skin does, dark skin most of all: lit by the skin's
         # level they came out grey in a dark-skinned smile. They take the face's brightest pixels'
         # level where that is higher (one number). Not the eyes' whites: brighter, they made two
-        # more faces of 384 re-identifiable.
+        # more faces of 384 re-identifiable. Not when painted: the painting turned the bright teeth
+        # into pale blobs (--style starry-night: emotion kept 67.7% without, 65.1% with).
+        teeth_level = light_level
         face_pixels = source[::2, ::2][mask[::2, ::2] > 0]
-        brightest = float(np.percentile(face_pixels.max(axis=1), 99)) if len(face_pixels) else 0.0
-        teeth_level = float(np.clip(max(light_level, brightest / TEETH_WHITE), 0.45, 1.25))
+        if self.painter is None and len(face_pixels):
+            brightest = float(np.percentile(face_pixels.max(axis=1), 99))
+            teeth_level = float(np.clip(max(light_level, brightest / TEETH_WHITE), 0.45, 1.25))
         self._tint_lips(drawn, source, points, mask, shape)
         draw_lip_line(drawn, points, shape, self.lip_line)
         if self.brows:
