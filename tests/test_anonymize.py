@@ -122,6 +122,29 @@ def test_the_lips_meet_in_a_dark_line_that_follows_the_mouth():
     assert smile[88, 40] < 180 * 0.75 and flat[88, 40] > 170  # the smile's corners went up
 
 
+def test_teeth_take_the_light_of_the_faces_brightest_pixels(astronaut):
+    """Teeth reflect more light than skin: on a face whose skin is dark but whose teeth shine, the
+    drawn teeth are lit by the brightest pixels, not by the skin's level (they came out grey in
+    dark-skinned smiles). Painted (--style), they keep the skin's level."""
+    from facepaint.draw import LIPS_INNER, LIPS_OUTER
+    from facepaint.features import polygon_mask
+
+    with Engine(device="cpu") as engine:
+        (face,) = engine.process(Frame(astronaut)).faces
+    teeth = polygon_mask(face.landmarks[LIPS_INNER, :2], astronaut.shape[:2]) > 0.5
+    lips = polygon_mask(face.landmarks[LIPS_OUTER, :2], astronaut.shape[:2]) > 0.5
+    dark = (astronaut * 0.4).astype(np.uint8)  # dark skin, dim teeth
+    shining = dark.copy()
+    shining[lips] = astronaut[lips]  # dark skin, teeth (and lips) as bright as in the photo
+
+    def drawn_teeth(picture, **options):
+        with Engine(mode="anonymize", device="cpu", **options) as engine:
+            return engine.process(Frame(picture)).image[teeth].mean()
+
+    assert drawn_teeth(shining) > drawn_teeth(dark) + 40  # 82 brighter; 17 when lit by the skin
+    assert abs(drawn_teeth(shining, style="oil") - drawn_teeth(dark, style="oil")) < 10
+
+
 def test_a_still_face_does_not_shimmer(astronaut):
     """A still head with sensor noise: the drawn face follows landmarks that jitter a little; the
     track's previous drawing, moved by optical flow, calms it (and only synthetic pixels blend)."""
