@@ -162,7 +162,7 @@ class Retargeter:
             share = float(np.clip(now / max(own, 1e-6), 0.0, 1.0))
             if share >= 1.0:
                 continue
-            origin, along, across = _eye_axes(target, outer, inner)
+            across = _eye_axes(target, outer, inner)[2]
             middle = (target[upper, :2] + target[lower, :2]) / 2
             normal = across / max(float(np.linalg.norm(across)), 1e-9)
             offsets = (target[iris:iris + 5, :2] - middle) @ normal
