@@ -6,9 +6,9 @@ hair, ears, neck and background follow smoothly) and fixed points on the picture
 Triangles: inside the face, the canonical face mesh's own (a real surface, so a turned head folds
 the way a head does and depth order resolves it), with each eye opening re-triangulated around its
 iris points so the gaze moves the iris; outside, a Delaunay triangulation of outline, rings and
-border. Each output pixel is found in a moved triangle and fetched from the
-same place in the source triangle; triangles turned away from the viewer (in the picture or in
-the moved face) are left out.
+border. Each output pixel is found in a moved triangle and fetched from the same place in the
+source triangle; triangles turned away from the viewer (in the picture or in the moved face) are
+left out.
 The map is computed at a reduced size (it is piecewise linear, so bilinear upsampling is nearly
 exact) and applied with one ``cv2.remap``.
 """
@@ -72,10 +72,11 @@ class LandmarkWarp:
         from .mesh import canonical_mesh
 
         vertices = canonical_mesh().vertices[:, :2] * np.array([1.0, -1.0])
-        self._facing = np.sign(_signed_area(self.source, self.triangles))
+        in_picture = _signed_area(self.source, self.triangles)
+        self._facing = np.sign(in_picture)
         on_mesh = (self.triangles < len(vertices)).all(axis=1)
         self._facing[on_mesh] = np.sign(_signed_area(vertices, self.triangles[on_mesh]))
-        self._shown = _signed_area(self.source, self.triangles) * self._facing > 0  # in the picture
+        self._shown = in_picture * self._facing > 0  # faces the viewer in the picture
 
     def _triangulate(self) -> np.ndarray:
         from scipy.spatial import Delaunay as delaunay

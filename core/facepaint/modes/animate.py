@@ -72,8 +72,8 @@ def teeth_colour(picture: np.ndarray, landmarks: np.ndarray, light_level: float)
 class Animate(Mode):
     """``portrait``: RGB uint8 picture; ``size``: longer side of the output; ``crop``: face or full;
     ``neutral_frame``: index of the driving frame whose face counts as neutral (default: the
-    first frame with a face); ``motion``: share of the driver's head translation to follow; ``gaze``: share of the driver's own
-    gaze the portrait takes (``retarget.Retargeter``)."""
+    first frame with a face); ``motion``: share of the driver's head translation to follow;
+    ``gaze``: share of the driver's own gaze the portrait takes (``retarget.Retargeter``)."""
 
     alters_whole_frame = True
 

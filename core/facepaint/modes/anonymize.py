@@ -371,9 +371,10 @@ class Anonymize(Mode):
     def _least_alike(self, out: np.ndarray, original: np.ndarray,
                      face: Face) -> tuple[SyntheticIdentity, _Geometry | None]:
         """Of ``candidates`` synthetic people drawn on this face, the one FaceNet finds least like
-        the original ("k-same-furthest"), with its geometry on this frame (None when none was made). A synthetic face on someone's own expression, pose and
-        light sometimes resembles them; this steers away from that. What it passes on about the
-        person is which of the few candidates was chosen, and only away from them."""
+        the original ("k-same-furthest"), with its geometry on this frame (None when none was made).
+        A synthetic face on someone's own expression, pose and light sometimes resembles them; this
+        steers away from that. What it passes on about the person is which of the few candidates
+        was chosen, and only away from them."""
         if self.candidates == 1:
             return self.candidate(face.track_id, 0), None
         from ..likeness import shared_facenet
@@ -540,10 +541,11 @@ class Anonymize(Mode):
         # more faces of 384 re-identifiable. Not when painted: the painting turned the bright teeth
         # into pale blobs (--style starry-night: emotion kept 67.7% without, 65.1% with).
         teeth_level = light_level
-        face_pixels = source[::2, ::2][mask[::2, ::2] > 0]
-        if self.painter is None and len(face_pixels):
-            brightest = float(np.percentile(face_pixels.max(axis=1), 99))
-            teeth_level = float(np.clip(max(light_level, brightest / TEETH_WHITE), 0.45, 1.25))
+        if self.painter is None:
+            face_pixels = source[::2, ::2][mask[::2, ::2] > 0]
+            if len(face_pixels):
+                brightest = float(np.percentile(face_pixels.max(axis=1), 99))
+                teeth_level = float(np.clip(max(light_level, brightest / TEETH_WHITE), 0.45, 1.25))
         self._tint_lips(drawn, source, points, mask, shape)
         draw_lip_line(drawn, points, shape, self.lip_line)
         if self.brows:
