@@ -150,7 +150,7 @@ def test_warp_of_a_turned_face_does_not_fold_at_its_far_cheek():
     pixel fetches from further right than its left neighbour (a fold there drew the cheek's edge
     twice, as a dark seam down the Pearl Earring's cheek)."""
     source, moved = turned_face(-33, scale=12.0), turned_face(-20, scale=12.0)
-    warp = LandmarkWarp(source, (512, 512), map_scale=1.0)
+    warp = LandmarkWarp(source, (512, 512))
     z = moved[:, 2]
     depth = np.concatenate([z, np.full(len(warp.source) - len(z), z.max() + np.ptp(z) + 1, np.float32)])
     map_x, _ = warp.maps(warp.targets(moved), depth)

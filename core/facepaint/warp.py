@@ -9,8 +9,10 @@ iris points so the gaze moves the iris; outside, a Delaunay triangulation of out
 border. Each output pixel is found in a moved triangle and fetched from the same place in the
 source triangle; triangles turned away from the viewer (in the picture or in the moved face) are
 left out.
-The map is computed at a reduced size (it is piecewise linear, so bilinear upsampling is nearly
-exact) and applied with one ``cv2.remap``.
+The map is computed at the picture's full size by default and applied with one ``cv2.remap``. At
+half size (bilinear upsampling of a piecewise-linear map is exact inside triangles) the map blurred
+across a turned face's far silhouette, where the face and the band behind it fetch from different
+places: the Pearl Earring's far cheek got a staircase of 2-pixel blocks of misplaced colour.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def _polygon_test(polygon: np.ndarray):
 
 
 class LandmarkWarp:
-    def __init__(self, source_landmarks: np.ndarray, shape: tuple[int, int], map_scale: float = 0.5,
+    def __init__(self, source_landmarks: np.ndarray, shape: tuple[int, int], map_scale: float = 1.0,
                  border_points: int = 6):
         import cv2
 
