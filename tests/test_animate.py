@@ -259,6 +259,19 @@ def test_teeth_take_the_portraits_palette(astronaut_face):
     assert np.allclose(teeth_colour(warm, landmarks, 2.0) * 2.0, teeth, atol=0.01)
 
 
+def test_teeth_are_as_light_as_the_lit_side_of_a_face_lit_from_one_side(astronaut_face):
+    """A face lit from one side (the Pearl Earring): teeth take the light of its lit side. Taken
+    from the whole face, the shaded side dimmed them to grey beside the lit skin."""
+    from facepaint.modes.animate import LUMA, teeth_colour
+
+    landmarks = astronaut_face.landmarks
+    even = np.full((512, 512, 3), (200, 150, 120), np.uint8)
+    side_lit = even.copy()
+    nose_x = int(round(landmarks[1, 0]))
+    side_lit[:, nose_x:] = (even[:, nose_x:] * 0.35).astype(np.uint8)  # the far half in shadow
+    assert float(teeth_colour(side_lit, landmarks, 1.0) @ LUMA) > 0.95 * float(teeth_colour(even, landmarks, 1.0) @ LUMA)
+
+
 def test_a_driver_found_late_leaves_no_mosaic_on_the_portrait(astronaut):
     """The engine hides late-found faces in held frames; animate's frames show the portrait, so
     there is nothing of the driver to hide there."""

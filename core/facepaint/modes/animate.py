@@ -61,8 +61,11 @@ def teeth_colour(picture: np.ndarray, landmarks: np.ndarray, light_level: float)
     pixels = picture[skin > 0.5].astype(np.float32)
     if len(pixels) < 20:
         return ENAMEL
-    colour = np.median(pixels, axis=0)
-    level = float(colour @ LUMA) * 1.1  # teeth: about as light as lit skin
+    # Lit skin: the brightest third of the face. The median of all of it takes in the shaded side
+    # of a face lit from one side (the Pearl Earring), and teeth at that level looked grey.
+    luma = pixels @ LUMA
+    colour = np.median(pixels[luma >= np.percentile(luma, 67)], axis=0)
+    level = float(colour @ LUMA)  # teeth: as light as lit skin
     ivory = ENAMEL * level / float(ENAMEL @ LUMA)
     lifted = colour + 0.2 * (255 - colour)
     return np.clip(0.5 * ivory + 0.5 * lifted, 0, 255).astype(np.float32) / light_level
