@@ -160,6 +160,32 @@ def test_warp_of_a_turned_face_does_not_fold_at_its_far_cheek():
     assert steps.min() > -1.0
 
 
+def test_a_closing_eye_is_covered_by_its_lid_not_squeezed():
+    """Upper lid half way down: what stays open shows the lower half of the picture's eye at its
+    own size (each pixel fetched from where it is), and the lid covers the rest. Squeezed whole, a
+    half-closed eye kept all its white in a bright sliver, its iris a black scratch."""
+    from facepaint.draw import LEFT_EYE, RIGHT_EYE
+
+    face = turned_face(0, scale=14.0)
+    irises = []
+    for eye in (RIGHT_EYE, LEFT_EYE):  # the canonical mesh has no irises: a ring at each eye's middle
+        centre = face[eye[:-1]].mean(0)
+        r = 0.1 * np.linalg.norm(face[eye[0], :2] - face[eye[8], :2])
+        irises += [centre] + [centre + [dx, dy, 0] for dx, dy in ((r, 0), (0, -r), (-r, 0), (0, r))]
+    source = np.concatenate([face, np.array(irises, np.float32)])
+    warp = LandmarkWarp(source, (512, 512))
+    moved = source.copy()
+    for upper, lower in {173: 155, 157: 154, 158: 153, 159: 145, 160: 144, 161: 163, 246: 7}.items():
+        moved[upper, :2] += 0.5 * (source[lower, :2] - source[upper, :2])
+    moved[468:473, 1] = np.clip(moved[468:473, 1], moved[159, 1], source[145, 1])  # irises under the lids
+    _, map_y = warp.maps(warp.targets(moved))
+    for upper, lower in ((160, 144), (157, 154)):  # beside the iris, toward either corner
+        x, bottom, top = int(round(source[lower, 0])), source[lower, 1], moved[upper, 1]
+        for share in (0.2, 0.4, 0.6, 0.8):
+            y = int(round(bottom + share * (top - bottom)))
+            assert map_y[y, x] == pytest.approx(y, abs=0.5), (lower, share)  # squeezed: up to 2.6 px above
+
+
 def test_warp_moves_pixels_with_the_landmarks(astronaut, astronaut_face):
     warp = LandmarkWarp(astronaut_face.landmarks, astronaut.shape[:2])
     same = warp(astronaut, astronaut_face.landmarks)

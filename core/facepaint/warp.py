@@ -21,9 +21,11 @@ import numpy as np
 
 from .draw import LEFT_EYE, RIGHT_EYE
 from .render import rasterize, triangle_affine
-from .retarget import similarity_fit
+from .retarget import LIDS, similarity_fit
 
 RINGS = ((1.35, 1.0), (2.0, 0.5))  # (radius in face-outline units, share of the head's motion)
+# Each eye's opening contour (corner, lower lid, other corner, upper lid) and iris ring + centre.
+EYE_OPENINGS = ((RIGHT_EYE, list(range(469, 473)) + [468]), (LEFT_EYE, list(range(474, 478)) + [473]))
 
 
 def _signed_area(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -67,6 +69,8 @@ class LandmarkWarp:
         self.source = np.concatenate([face, *self._rings, border]).astype(np.float32)
         self._n_face = len(face)
         self.triangles = self._triangulate()
+        if self._eye_copies:
+            self.source = np.concatenate([self.source, face[np.concatenate(self._eye_copies)]])
         # Which way round each triangle's corners run when it faces the viewer: the face mesh's as
         # the canonical face shows them frontally (y up, so flipped), the picture's own elsewhere.
         # A triangle turned away, in the picture or in the moved face, has no pixels to show: drawn
@@ -89,16 +93,22 @@ class LandmarkWarp:
         inside = _polygon_test(self.source[self._outline])
         mesh = canonical_mesh().triangles
         parts = []
-        eyes = [(RIGHT_EYE, list(range(469, 473)) + [468]), (LEFT_EYE, list(range(474, 478)) + [473])]
+        eyes = EYE_OPENINGS
+        # Each eye opening is drawn on copies of its points (appended after the border), whose
+        # place in the picture follows the lids (see _opening_sources).
+        self._eye_copies: list[np.ndarray] = []
         if n >= 478:
             opening = np.zeros(len(mesh), bool)
+            first_copy = len(self.source)
             for contour, iris in eyes:
                 ring = set(contour)
                 opening |= np.array([set(t) <= ring for t in mesh.tolist()])
                 points = np.array(sorted(ring) + iris)
-                tris = points[delaunay(self.source[points]).simplices]
+                local = delaunay(self.source[points]).simplices
                 test = _polygon_test(self.source[np.array(contour[:-1] if contour[0] == contour[-1] else contour)])
-                parts.append(tris[[test(self.source[t].mean(0)) for t in tris]])
+                local = local[[test(self.source[points[t]].mean(0)) for t in local]]
+                parts.append(local + first_copy + sum(len(c) for c in self._eye_copies))
+                self._eye_copies.append(points)
             mesh = mesh[~opening]
         parts.append(mesh)
         # Outside the face: outline + rings + border, minus what lies inside the outline.
@@ -118,7 +128,46 @@ class LandmarkWarp:
         for ring, offset, (_, share) in zip(self._rings, self._offsets, RINGS):
             full = face[self._outline] + (s * (r @ offset.T)).T
             moved.append(ring + share * (full - ring))
-        return np.concatenate([face, *moved, self._border]).astype(np.float32)
+        copies = [face[points] for points in self._eye_copies]
+        return np.concatenate([face, *moved, self._border, *copies]).astype(np.float32)
+
+    def _opening_sources(self, targets: np.ndarray) -> np.ndarray:
+        """The source points with each eye opening's copies placed for this frame's lids.
+
+        An eye closing in the moved face is covered, not squeezed: where the moved opening is a
+        share r of the picture's, it shows the lower r of the picture's opening at its own size
+        (each lid copy moved toward the lower lid, across the eye, to r of its height above it;
+        the iris's copies stay, the gaze moves them), and the upper lid's skin stretches down over
+        the rest. Squeezed whole, a half-closed eye kept
+        all its white in a bright sliver with the iris as a black scratch (the Pearl Earring)."""
+        if not self._eye_copies:
+            return self.source
+        source = self.source.copy()
+        start = len(self.source) - sum(len(points) for points in self._eye_copies)
+        for (contour, _), (upper, lower), points in zip(EYE_OPENINGS, LIDS, self._eye_copies):
+            copies = slice(start, start + len(points))
+            start += len(points)
+            outer, inner = contour[0], contour[8]
+
+            def opening(p):
+                return float(np.linalg.norm(p[upper] - p[lower])) / max(float(np.linalg.norm(p[outer] - p[inner])), 1e-6)
+
+            share = float(np.clip(opening(targets) / max(opening(self.source), 1e-6), 0.0, 1.0))
+            if share >= 1.0:
+                continue
+            origin = (self.source[outer] + self.source[inner]) / 2
+            along = self.source[inner] - self.source[outer]
+            along = along / max(float(np.linalg.norm(along)), 1e-6)
+            across = np.array([-along[1], along[0]], np.float32)
+            lid = self.source[contour[:9]] - origin  # the lower lid, corner to corner
+            u_lid, v_lid = lid @ along, lid @ across
+            order = np.argsort(u_lid)
+            lids = slice(copies.start, copies.stop - 5)  # the copies' last five: the iris (moved by the gaze)
+            here = source[lids] - origin
+            u, v = here @ along, here @ across
+            v_low = np.interp(u, u_lid[order], v_lid[order])
+            source[lids] = origin + np.outer(u, along) + np.outer(v_low + share * (v - v_low), across)
+        return source
 
     def maps(self, targets: np.ndarray, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y) for cv2.remap: where each output pixel comes from in the source.
@@ -135,7 +184,7 @@ class LandmarkWarp:
         ids = rasterize(small_targets, triangles, (sh, sw), depth=depth)
         ys, xs = np.nonzero(ids >= 0)
         # One affine map per triangle (moved corners -> source corners), then one gather per pixel.
-        a = triangle_affine(small_targets, triangles, self.source)[ids[ys, xs]]
+        a = triangle_affine(small_targets, triangles, self._opening_sources(targets))[ids[ys, xs]]
         where = xs[:, None] * a[:, 0] + ys[:, None] * a[:, 1] + a[:, 2]
         grid_x, grid_y = np.meshgrid((np.arange(sw, dtype=np.float32) + 0.5) / sx - 0.5,
                                      (np.arange(sh, dtype=np.float32) + 0.5) / sy - 0.5)
@@ -165,6 +214,7 @@ class LandmarkWarp:
         # Rings and border lie behind the face: it is drawn over them where they overlap.
         z = landmarks[:, 2].astype(np.float32)
         behind = float(z.max() + (z.max() - z.min()) + 1.0)
-        depth = np.concatenate([z, np.full(len(self.source) - len(z), behind, np.float32)])
+        copies = np.concatenate(self._eye_copies) if self._eye_copies else np.zeros(0, int)
+        depth = np.concatenate([z, np.full(len(self.source) - len(z) - len(copies), behind, np.float32), z[copies]])
         map_x, map_y = self.maps(self.targets(landmarks), depth)
         return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)

@@ -65,7 +65,7 @@ def teeth_colour(picture: np.ndarray, landmarks: np.ndarray, light_level: float)
     # of a face lit from one side (the Pearl Earring), and teeth at that level looked grey.
     luma = pixels @ LUMA
     colour = np.median(pixels[luma >= np.percentile(luma, 67)], axis=0)
-    level = float(colour @ LUMA)  # teeth: as light as lit skin
+    level = float(colour @ LUMA) * 0.9  # teeth: a little below lit skin (whiter read as another person)
     ivory = ENAMEL * level / float(ENAMEL @ LUMA)
     lifted = colour + 0.2 * (255 - colour)
     return np.clip(0.5 * ivory + 0.5 * lifted, 0, 255).astype(np.float32) / light_level
