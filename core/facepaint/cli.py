@@ -92,16 +92,17 @@ def _add_paint_options(parser: argparse.ArgumentParser, style_required: bool, wi
                        type=_unit_float, default=1.0, metavar="0..1",
                        help="how far towards the painting (default 1; lower keeps more of the picture's own look)")
     group.add_argument("--detail" if not with_anonymize else "--style-detail", dest="detail",
-                       type=_unit_float, default=0.7, metavar="0..1",
+                       type=_unit_float, default=0.7 if with_anonymize else 0.8, metavar="0..1",
                        help="how much of the face's own fine structure (mouth corners, brow and eyelid lines) "
-                            "shows through the brush strokes, so the expression reads (default 0.7)")
+                            "shows through the brush strokes, so the expression reads (default "
+                            + ("0.7)" if with_anonymize else "0.8)"))
     if not with_anonymize:
         group.add_argument("--region", choices=["face", "person", "frame"], default="face",
                            help="paint the faces (soft mask up to the hairline), the people (faces, hair, bodies; "
                                 "the background stays) or the whole frame (default face)")
-        group.add_argument("--temporal", type=_temporal, default=0.95, metavar="0..0.95",
+        group.add_argument("--temporal", type=_temporal, default=0.97, metavar="0..0.97",
                            help="video: weight of the previous painted frame, warped by optical flow, against "
-                                "flicker (default 0.95; 0 paints every frame afresh)")
+                                "flicker (default 0.97; 0 paints every frame afresh)")
         _add_selection_options(group)
 
 
@@ -132,8 +133,8 @@ def _unit_float(text: str) -> float:
 
 def _temporal(text: str) -> float:
     value = _unit_float(text)
-    if value > 0.95:
-        raise argparse.ArgumentTypeError(f"at most 0.95 (1 would freeze the first frame), got {value}")
+    if value > 0.97:
+        raise argparse.ArgumentTypeError(f"at most 0.97 (1 would freeze the first frame), got {value}")
     return value
 
 

@@ -184,8 +184,8 @@ class Paint(Mode):
     the picture's own fine structure shows through the strokes (see ``_keep_detail``)."""
 
     def __init__(self, device: str = "cpu", style: str = "starry-night", region: str = "face",
-                 strength: float = 1.0, temporal: float = 0.95, faces: str = "all", keep: list | tuple = (),
-                 face_work: int = FACE_WORK, detail: float = 0.7, tolerance: float | None = None):
+                 strength: float = 1.0, temporal: float = 0.97, faces: str = "all", keep: list | tuple = (),
+                 face_work: int = FACE_WORK, detail: float = 0.8, tolerance: float | None = None):
         super().__init__(device)
         if region not in REGIONS:
             raise FacepaintError(f"unknown region {region!r} (choose from {', '.join(REGIONS)})")
@@ -332,7 +332,9 @@ class Paint(Mode):
         Brush strokes at face scale blur the small shapes an expression is read from (mouth
         corners, brow and eyelid lines); the colours, palette and coarse strokes stay the
         painting's. Measured on the benchmark faces (starry-night): fer's emotion agreement 58%
-        without, 81% with ``detail`` 0.7."""
+        without, 77% with ``detail`` 0.7, 85% with 0.8. The painting's own finest strokes also
+        change from frame to frame: at 0.8 (and ``temporal`` 0.97, from 0.95) the painted video's
+        frame differences went from up to 1.59x the input's to at most 1.47x (whole frame, d3)."""
         import cv2
 
         lum = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY).astype(np.float32)
