@@ -395,23 +395,3 @@ def test_the_drawing_takes_the_cameras_blur_along_each_axis(astronaut):
     blur_x, blur_y = match_sharpness(face, cv2.GaussianBlur(face, (0, 0), 2.0), region)
     assert 1.2 < blur_x < 2.8 and 1.2 < blur_y < 2.8
     assert max(match_sharpness(face, face, region)) < 0.3
-
-
-def test_the_gaps_between_drawn_teeth_start_at_the_centre_and_fade_toward_the_corners():
-    """An open mouth's upper teeth: a gap between the two front teeth, and gaps that fade toward
-    the corners (gaps of one depth all along read as a grille)."""
-    from facepaint.features import LOWER_INNER_LIP, UPPER_INNER_LIP, draw_mouth_interior
-
-    points = np.zeros((478, 2), np.float32)
-    xs = np.linspace(40, 120, 11)
-    points[UPPER_INNER_LIP] = np.stack([xs, np.full_like(xs, 90)], 1)
-    points[LOWER_INNER_LIP] = np.stack([xs, 90 + 30 * (1 - ((xs - 80) / 40) ** 2)], 1)  # open 30 px
-    drawn = np.full((200, 160, 3), 120.0, np.float32)
-    draw_mouth_interior(drawn, points, 1.0, drawn.shape[:2])
-    row = drawn[95].mean(axis=1)  # across the upper teeth
-    tooth = 80 / 9  # the mouth is 80 px wide: nine teeth across it
-    centre_dip = min(row[84], row[76]) - row[80]
-    assert centre_dip > 8  # a gap between the front teeth
-    side = int(round(80 + 3 * tooth))
-    side_dip = min(row[side - 4], row[side + 4]) - row[side - 1:side + 2].min()
-    assert side_dip < 0.5 * centre_dip  # fainter three teeth out

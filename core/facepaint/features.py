@@ -109,13 +109,11 @@ def draw_mouth_interior(drawn: np.ndarray, points: np.ndarray, light_level: floa
     depth = np.clip((rows - top) / opening, 0, 1)[..., None]
     layer = np.array([70, 25, 28], np.float32) * (1 - 0.5 * depth) * light_level
     teeth = np.clip((top + upper - rows) / 1.2, 0, 1) + np.clip((rows - (bottom - lower)) / 1.2, 0, 1)
-    # Faint gaps between teeth, one at the centre (between the front teeth), fading toward the
-    # corners, and a little shade at the gum line. Gaps of one depth all along read as a grille.
-    centre_x = float(local[[78, 308], 0].mean())  # between the corners (LIPS_INNER repeats one corner)
+    # Faint gaps between teeth, widest apart at the centre, and a little shade at the gum line.
+    centre_x = float(local[LIPS_INNER][:, 0].mean())
     tooth = max(width / 9.0, 2.0)
     columns = np.arange(sub[1], dtype=np.float32)[None, :]
-    fade = np.clip(1 - np.abs(columns - centre_x) / max(width / 2.0, 1.0), 0, 1)
-    gaps = 1 - 0.1 * fade * np.clip(1 - np.abs(((columns - centre_x) / tooth + 0.5) % 1.0 - 0.5) * 8, 0, 1)
+    gaps = 1 - 0.1 * np.clip(1 - np.abs(((columns - centre_x) / tooth) % 1.0 - 0.5) * 8, 0, 1)
     gum = 1 - 0.15 * np.clip(1 - (rows - top) / np.maximum(0.25 * opening, 1), 0, 1)
     enamel = (ENAMEL if enamel is None else np.asarray(enamel, np.float32)) * light_level
     shade = gaps * gum
