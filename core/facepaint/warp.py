@@ -5,8 +5,8 @@ points as the picture shows them; the near ring moves with the head, the far one
 hair, ears, neck and background follow smoothly) and fixed points on the picture's border.
 Triangles: inside the face, the canonical face mesh's own (a real surface, so a turned head folds
 the way a head does and depth order resolves it), with each eye opening re-triangulated around its
-iris points so the gaze moves the iris; outside, a Delaunay triangulation of outline, rings and
-border. Each output pixel is found in a moved triangle and fetched from the same place in the
+iris points so the gaze moves the iris, and covered by its lid as it closes (``_opening_sources``);
+outside, a Delaunay triangulation of outline, rings and border. Each output pixel is found in a moved triangle and fetched from the same place in the
 source triangle; triangles turned away from the viewer (in the picture or in the moved face) are
 left out.
 The map is computed at the picture's full size by default and applied with one ``cv2.remap``. At
@@ -93,14 +93,13 @@ class LandmarkWarp:
         inside = _polygon_test(self.source[self._outline])
         mesh = canonical_mesh().triangles
         parts = []
-        eyes = EYE_OPENINGS
         # Each eye opening is drawn on copies of its points (appended after the border), whose
         # place in the picture follows the lids (see _opening_sources).
         self._eye_copies: list[np.ndarray] = []
         if n >= 478:
             opening = np.zeros(len(mesh), bool)
             first_copy = len(self.source)
-            for contour, iris in eyes:
+            for contour, iris in EYE_OPENINGS:
                 ring = set(contour)
                 opening |= np.array([set(t) <= ring for t in mesh.tolist()])
                 points = np.array(sorted(ring) + iris)
@@ -138,8 +137,8 @@ class LandmarkWarp:
         share r of the picture's, it shows the lower r of the picture's opening at its own size
         (each lid copy moved toward the lower lid, across the eye, to r of its height above it;
         the iris's copies stay, the gaze moves them), and the upper lid's skin stretches down over
-        the rest. Squeezed whole, a half-closed eye kept
-        all its white in a bright sliver with the iris as a black scratch (the Pearl Earring)."""
+        the rest. Squeezed whole, a half-closed eye kept all its white in a bright sliver with the
+        iris as a black scratch (the Pearl Earring)."""
         if not self._eye_copies:
             return self.source
         source = self.source.copy()
