@@ -6,9 +6,9 @@ hair, ears, neck and background follow smoothly) and fixed points on the picture
 Triangles: inside the face, the canonical face mesh's own (a real surface, so a turned head folds
 the way a head does and depth order resolves it), with each eye opening re-triangulated around its
 iris points so the gaze moves the iris, and covered by its lid as it closes (``_opening_sources``);
-outside, a Delaunay triangulation of outline, rings and border. Each output pixel is found in a moved triangle and fetched from the same place in the
-source triangle; triangles turned away from the viewer (in the picture or in the moved face) are
-left out.
+outside, a Delaunay triangulation of outline, rings and border. Each output pixel is found in a
+moved triangle and fetched from the same place in the source triangle; triangles turned away from
+the viewer (in the picture or in the moved face) are left out.
 The map is computed at the picture's full size by default and applied with one ``cv2.remap``. At
 half size (bilinear upsampling of a piecewise-linear map is exact inside triangles) the map blurred
 across a turned face's far silhouette, where the face and the band behind it fetch from different
@@ -69,8 +69,10 @@ class LandmarkWarp:
         self.source = np.concatenate([face, *self._rings, border]).astype(np.float32)
         self._n_face = len(face)
         self.triangles = self._triangulate()
-        if self._eye_copies:
-            self.source = np.concatenate([self.source, face[np.concatenate(self._eye_copies)]])
+        # Which landmark each eye-opening copy repeats; the copies follow the border in ``source``.
+        self._copied = np.concatenate(self._eye_copies) if self._eye_copies else np.zeros(0, np.int64)
+        self._first_copy = len(self.source)
+        self.source = np.concatenate([self.source, face[self._copied]])
         # Which way round each triangle's corners run when it faces the viewer: the face mesh's as
         # the canonical face shows them frontally (y up, so flipped), the picture's own elsewhere.
         # A triangle turned away, in the picture or in the moved face, has no pixels to show: drawn
@@ -127,8 +129,7 @@ class LandmarkWarp:
         for ring, offset, (_, share) in zip(self._rings, self._offsets, RINGS):
             full = face[self._outline] + (s * (r @ offset.T)).T
             moved.append(ring + share * (full - ring))
-        copies = [face[points] for points in self._eye_copies]
-        return np.concatenate([face, *moved, self._border, *copies]).astype(np.float32)
+        return np.concatenate([face, *moved, self._border, face[self._copied]]).astype(np.float32)
 
     def _opening_sources(self, targets: np.ndarray) -> np.ndarray:
         """The source points with each eye opening's copies placed for this frame's lids.
@@ -142,7 +143,7 @@ class LandmarkWarp:
         if not self._eye_copies:
             return self.source
         source = self.source.copy()
-        start = len(self.source) - sum(len(points) for points in self._eye_copies)
+        start = self._first_copy
         for (contour, _), (upper, lower), points in zip(EYE_OPENINGS, LIDS, self._eye_copies):
             copies = slice(start, start + len(points))
             start += len(points)
@@ -213,7 +214,6 @@ class LandmarkWarp:
         # Rings and border lie behind the face: it is drawn over them where they overlap.
         z = landmarks[:, 2].astype(np.float32)
         behind = float(z.max() + (z.max() - z.min()) + 1.0)
-        copies = np.concatenate(self._eye_copies) if self._eye_copies else np.zeros(0, int)
-        depth = np.concatenate([z, np.full(len(self.source) - len(z) - len(copies), behind, np.float32), z[copies]])
+        depth = np.concatenate([z, np.full(self._first_copy - len(z), behind, np.float32), z[self._copied]])
         map_x, map_y = self.maps(self.targets(landmarks), depth)
         return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
