@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+from facepaint.draw import LEFT_EYE, RIGHT_EYE
 from facepaint.engine import Engine
 from facepaint.errors import FacepaintError
 from facepaint.retarget import Retargeter, similarity_fit
@@ -160,30 +161,67 @@ def test_warp_of_a_turned_face_does_not_fold_at_its_far_cheek():
     assert steps.min() > -1.0
 
 
-def test_a_closing_eye_is_covered_by_its_lid_not_squeezed():
-    """Upper lid half way down: what stays open shows the lower half of the picture's eye at its
-    own size (each pixel fetched from where it is), and the lid covers the rest. Squeezed whole, a
-    half-closed eye kept all its white in a bright sliver, its iris a black scratch."""
+def face_with_irises() -> np.ndarray:
+    """A frontal canonical face (478 landmarks): the mesh has no irises, so each eye gets a ring
+    at its middle."""
     from facepaint.draw import LEFT_EYE, RIGHT_EYE
 
     face = turned_face(0, scale=14.0)
     irises = []
-    for eye in (RIGHT_EYE, LEFT_EYE):  # the canonical mesh has no irises: a ring at each eye's middle
+    for eye in (RIGHT_EYE, LEFT_EYE):
         centre = face[eye[:-1]].mean(0)
         r = 0.1 * np.linalg.norm(face[eye[0], :2] - face[eye[8], :2])
         irises += [centre] + [centre + [dx, dy, 0] for dx, dy in ((r, 0), (0, -r), (-r, 0), (0, r))]
-    source = np.concatenate([face, np.array(irises, np.float32)])
-    warp = LandmarkWarp(source, (512, 512))
+    return np.concatenate([face, np.array(irises, np.float32)])
+
+
+def right_eye_closed(source: np.ndarray, share: float) -> np.ndarray:
+    """``source`` with the right eye's upper lid moved ``share`` of the way down to the lower lid."""
     moved = source.copy()
     for upper, lower in {173: 155, 157: 154, 158: 153, 159: 145, 160: 144, 161: 163, 246: 7}.items():
-        moved[upper, :2] += 0.5 * (source[lower, :2] - source[upper, :2])
+        moved[upper, :2] += share * (source[lower, :2] - source[upper, :2])
     moved[468:473, 1] = np.clip(moved[468:473, 1], moved[159, 1], source[145, 1])  # irises under the lids
+    return moved
+
+
+def test_a_closing_eye_is_covered_by_its_lid_not_squeezed():
+    """Upper lid half way down: what stays open shows the lower half of the picture's eye at its
+    own size (each pixel fetched from where it is), and the lid covers the rest. Squeezed whole, a
+    half-closed eye kept all its white in a bright sliver, its iris a black scratch."""
+    source = face_with_irises()
+    warp = LandmarkWarp(source, (512, 512))
+    moved = right_eye_closed(source, 0.5)
     _, map_y = warp.maps(warp.targets(moved))
     for upper, lower in ((160, 144), (157, 154)):  # beside the iris, toward either corner
         x, bottom, top = int(round(source[lower, 0])), source[lower, 1], moved[upper, 1]
         for share in (0.2, 0.4, 0.6, 0.8):
             y = int(round(bottom + share * (top - bottom)))
             assert map_y[y, x] == pytest.approx(y, abs=0.5), (lower, share)  # squeezed: up to 2.6 px above
+
+
+def test_a_nearly_closed_eye_is_antialiased():
+    """Lids 80-95% closed: the slit between them is a sliver of triangles a pixel or two high.
+    Along it, the light in each column of the output changes smoothly; fetched once per pixel,
+    columns whose centre fell in the sliver showed the eye's white and the rest the lid, a
+    staircase of specks along the lash line (the Mona Lisa, winking)."""
+    import cv2
+
+    source = face_with_irises()
+    image = np.full((512, 512, 3), 120, np.uint8)
+    for eye in (RIGHT_EYE, LEFT_EYE):  # white eyes, drawn smooth so that only the warp can alias
+        cv2.fillPoly(image, [np.round(source[eye, :2] * 16).astype(np.int32)], (240, 240, 240), cv2.LINE_AA, 4)
+    image = cv2.GaussianBlur(image, (0, 0), 1.0)
+    warp = LandmarkWarp(source, (512, 512))
+    x0, x1 = sorted((int(source[33, 0]) + 4, int(source[133, 0]) - 4))
+    rough = {"supersampled": 0.0, "once per pixel": 0.0}
+    for share in (0.8, 0.85, 0.9, 0.95):
+        moved = right_eye_closed(source, share)
+        rows = slice(int(moved[[159, 145], 1].min()) - 3, int(moved[[159, 145], 1].max()) + 4)
+        once = cv2.remap(image, *warp.maps(warp.targets(moved)), cv2.INTER_LINEAR)
+        for name, out in (("supersampled", warp(image, moved)), ("once per pixel", once)):
+            light = out[rows, x0:x1, 0].astype(float).sum(0)
+            rough[name] += np.abs(np.diff(light, 2)).mean()  # column-to-column jumps, not the lid's curve
+    assert rough["supersampled"] < 0.65 * rough["once per pixel"], rough
 
 
 def test_warp_moves_pixels_with_the_landmarks(astronaut, astronaut_face):

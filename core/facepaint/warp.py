@@ -25,6 +25,7 @@ from .retarget import LIDS, similarity_fit
 
 RINGS = ((1.35, 1.0), (2.0, 0.5))  # (radius in face-outline units, share of the head's motion)
 # Each eye's opening contour (corner, lower lid, other corner, upper lid) and iris ring + centre.
+SUPERSAMPLE = 3  # samples per pixel, across and down, around the eyes (LandmarkWarp._supersampled)
 EYE_OPENINGS = ((RIGHT_EYE, list(range(469, 473)) + [468]), (LEFT_EYE, list(range(474, 478)) + [473]))
 
 
@@ -169,6 +170,25 @@ class LandmarkWarp:
             source[lids] = origin + np.outer(u, along) + np.outer(v_low + share * (v - v_low), across)
         return source
 
+    def _visible(self, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """This frame's triangles facing the viewer in the picture and in the moved face, and the
+        source points (the eye openings' copies placed for its lids)."""
+        triangles = self.triangles[self._shown & (_signed_area(targets, self.triangles) * self._facing > 0)]
+        return triangles, self._opening_sources(targets)
+
+    @staticmethod
+    def _fetch(targets: np.ndarray, triangles: np.ndarray, sources: np.ndarray, shape: tuple[int, int],
+               origin: np.ndarray, scale: np.ndarray, depth: np.ndarray | None):
+        """Where each sample of a grid fetches from in the source. Sample (row j, column i) sits at
+        output pixel ``origin + ((i, j) + 0.5) / scale - 0.5`` (cv2.resize's pixel centres).
+        Returns (ids, ys, xs, where): the triangle id map and, per covered sample, its source (x, y)."""
+        grid_targets = (targets - origin + 0.5) * scale - 0.5
+        ids = rasterize(grid_targets, triangles, shape, depth=depth)
+        ys, xs = np.nonzero(ids >= 0)
+        # One affine map per triangle (moved corners -> source corners), then one gather per sample.
+        a = triangle_affine(grid_targets, triangles, sources)[ids[ys, xs]]
+        return ids, ys, xs, xs[:, None] * a[:, 0] + ys[:, None] * a[:, 1] + a[:, 2]
+
     def maps(self, targets: np.ndarray, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y) for cv2.remap: where each output pixel comes from in the source.
         ``depth`` (per control point, larger = farther): where a turned face folds over itself,
@@ -177,15 +197,10 @@ class LandmarkWarp:
 
         h, w = self.shape
         sh, sw = max(2, round(h * self.map_scale)), max(2, round(w * self.map_scale))
-        # cv2.resize's pixel-centre convention: small pixel j sits at full-size (j + 0.5) / scale - 0.5.
         sx, sy = sw / w, sh / h
-        small_targets = (targets + 0.5) * np.array([sx, sy], np.float32) - 0.5
-        triangles = self.triangles[self._shown & (_signed_area(targets, self.triangles) * self._facing > 0)]
-        ids = rasterize(small_targets, triangles, (sh, sw), depth=depth)
-        ys, xs = np.nonzero(ids >= 0)
-        # One affine map per triangle (moved corners -> source corners), then one gather per pixel.
-        a = triangle_affine(small_targets, triangles, self._opening_sources(targets))[ids[ys, xs]]
-        where = xs[:, None] * a[:, 0] + ys[:, None] * a[:, 1] + a[:, 2]
+        triangles, sources = self._visible(targets)
+        ids, ys, xs, where = self._fetch(targets, triangles, sources, (sh, sw), np.zeros(2, np.float32),
+                                         np.array([sx, sy], np.float32), depth)
         grid_x, grid_y = np.meshgrid((np.arange(sw, dtype=np.float32) + 0.5) / sx - 0.5,
                                      (np.arange(sh, dtype=np.float32) + 0.5) / sy - 0.5)
         # Upsample the displacement, not the map: where nothing moves it is exactly zero, so those
@@ -208,6 +223,48 @@ class LandmarkWarp:
         return (full_x + cv2.resize(shift_x, (w, h), interpolation=cv2.INTER_LINEAR),
                 full_y + cv2.resize(shift_y, (w, h), interpolation=cv2.INTER_LINEAR))
 
+    def _eye_windows(self, targets: np.ndarray) -> list[tuple[slice, slice]]:
+        """Output windows around each moved eye opening (its corners' width, a third of it above
+        and below) where the warp is supersampled."""
+        h, w = self.shape
+        windows = []
+        for contour, _ in EYE_OPENINGS if self._eye_copies else ():
+            points = targets[list(contour)]
+            lo, hi = points.min(0), points.max(0)
+            pad = 0.35 * float(hi[0] - lo[0]) + 2.0
+            x0, y0 = (np.floor(lo - pad)).astype(int)
+            x1, y1 = (np.ceil(hi + pad)).astype(int) + 1
+            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+            if x1 - x0 >= 2 and y1 - y0 >= 2:
+                windows.append((slice(y0, y1), slice(x0, x1)))
+        return windows
+
+    def _supersampled(self, image: np.ndarray, targets: np.ndarray, depth: np.ndarray | None,
+                      window: tuple[slice, slice], map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+        """The warped ``window``, each pixel the mean of SUPERSAMPLE x SUPERSAMPLE fetches.
+        A closing eye is a sliver of triangles a pixel or two high between the lids: fetched once
+        per pixel, the columns whose centre fell in the sliver showed the eye's white and the rest
+        the lid, a staircase of bright specks along the lash line (the Mona Lisa, winking)."""
+        import cv2
+
+        k = SUPERSAMPLE
+        rows, cols = window
+        origin = np.array([cols.start, rows.start], np.float32)
+        shape = ((rows.stop - rows.start) * k, (cols.stop - cols.start) * k)
+        triangles, sources = self._visible(targets)
+        # Only triangles reaching into the window (the rest would be clipped, one call each).
+        corners = targets[triangles]
+        near = ((corners[..., 0].max(1) >= cols.start - 1) & (corners[..., 0].min(1) <= cols.stop)
+                & (corners[..., 1].max(1) >= rows.start - 1) & (corners[..., 1].min(1) <= rows.stop))
+        ids, ys, xs, where = self._fetch(targets, triangles[near], sources, shape, origin,
+                                         np.array([k, k], np.float32), depth)
+        # Samples no shown triangle covers take their pixel's own fetch (the full map's hole fill).
+        fine_x = np.repeat(np.repeat(map_x[window], k, 0), k, 1)
+        fine_y = np.repeat(np.repeat(map_y[window], k, 0), k, 1)
+        fine_x[ys, xs], fine_y[ys, xs] = where[:, 0], where[:, 1]
+        fine = cv2.remap(image, fine_x, fine_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        return cv2.resize(fine, (cols.stop - cols.start, rows.stop - rows.start), interpolation=cv2.INTER_AREA)
+
     def __call__(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         import cv2
 
@@ -215,5 +272,9 @@ class LandmarkWarp:
         z = landmarks[:, 2].astype(np.float32)
         behind = float(z.max() + (z.max() - z.min()) + 1.0)
         depth = np.concatenate([z, np.full(self._first_copy - len(z), behind, np.float32), z[self._copied]])
-        map_x, map_y = self.maps(self.targets(landmarks), depth)
-        return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        targets = self.targets(landmarks)
+        map_x, map_y = self.maps(targets, depth)
+        out = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        for window in self._eye_windows(targets):
+            out[window] = self._supersampled(image, targets, depth, window, map_x, map_y)
+        return out
