@@ -224,6 +224,29 @@ def test_a_nearly_closed_eye_is_antialiased():
     assert rough["supersampled"] < 0.65 * rough["once per pixel"], rough
 
 
+def test_warp_softens_only_where_the_fetch_jumps():
+    """Left half fetched from where it is, right half from 40 px further right (a silhouette): the
+    two columns at the seam take a soft mean of their neighbourhood (once per pixel it is a hard,
+    staircased edge); a smooth squeeze and a stretch elsewhere stay untouched."""
+    import cv2
+
+    from facepaint.warp import _soften_jumps
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (60, 200, 3), np.uint8)
+    map_x, map_y = np.meshgrid(np.arange(200, dtype=np.float32), np.arange(60, dtype=np.float32))
+    map_x[:, 100:] += 40
+    map_x[:, :50] = 1.4 * map_x[:, :50]  # squeezed a little (steps of 1.4 px), then stretched
+    map_x[:, 50:100] = map_x[:, 49:50] + 0.5 * (np.arange(1, 51, dtype=np.float32))
+    out = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR)
+    fetched = out.copy()
+    _soften_jumps(out, map_x, map_y)
+    changed = np.nonzero((out != fetched).any(axis=(0, 2)))[0]
+    assert set(changed) <= {99, 100} and len(changed) == 2
+    soft = cv2.GaussianBlur(fetched, (0, 0), 0.8)
+    assert np.array_equal(out[:, 99:101], soft[:, 99:101])
+
+
 def test_warp_moves_pixels_with_the_landmarks(astronaut, astronaut_face):
     warp = LandmarkWarp(astronaut_face.landmarks, astronaut.shape[:2])
     same = warp(astronaut, astronaut_face.landmarks)
