@@ -9,7 +9,8 @@ import pytest
 from facepaint.draw import LEFT_EYE, RIGHT_EYE
 from facepaint.engine import Engine
 from facepaint.errors import FacepaintError
-from facepaint.retarget import Retargeter, similarity_fit
+from facepaint.mesh import similarity_fit
+from facepaint.retarget import Retargeter
 from facepaint.types import Frame
 from facepaint.warp import LandmarkWarp
 from conftest import pan_frames, shared_path, write_video

@@ -1,7 +1,7 @@
 import numpy as np
 
 from facepaint.mesh import canonical_mesh
-from facepaint.shape import ShapeNeutralizer, similarity
+from facepaint.shape import ShapeNeutralizer
 
 
 def posed_canonical(yaw_deg=20.0, scale=12.0, shift=(300.0, 200.0, 0.0)):
@@ -11,16 +11,6 @@ def posed_canonical(yaw_deg=20.0, scale=12.0, shift=(300.0, 200.0, 0.0)):
     rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
     pts = (v @ rot.T) * scale * np.array([1, -1, -1]) + np.array(shift)
     return np.vstack([pts, np.repeat(pts[[468 - 1]], 10, axis=0)]).astype(np.float32)
-
-
-def test_similarity_recovers_a_transform():
-    rng = np.random.default_rng(0)
-    src = rng.normal(size=(30, 3))
-    a = np.radians(30)
-    rot = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
-    dst = 2.5 * src @ rot.T + np.array([1.0, 2.0, 3.0])
-    s, r, t = similarity(src, dst)
-    assert abs(s - 2.5) < 1e-6 and np.allclose(r, rot) and np.allclose(t, [1, 2, 3])
 
 
 def test_the_average_face_is_left_alone_and_others_move_towards_it():

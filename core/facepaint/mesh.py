@@ -86,3 +86,18 @@ def canonical_mesh() -> FaceMesh:
     vertex_buffer = np.array(_repeated(mesh, 3, 5), dtype=np.float32).reshape(-1, 5)
     triangles = np.array(_repeated(mesh, 4, 0), dtype=np.int32).reshape(-1, 3)
     return FaceMesh(vertices=vertex_buffer[:, :3], uv=vertex_buffer[:, 3:5], triangles=triangles)
+
+
+def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Umeyama (1991): scale s, rotation R, translation t with dst ~ s R src + t (least squares).
+    Works in 2D or 3D (points as rows). Written out because it is six lines of numpy: OpenCV's
+    estimateAffinePartial2D is 2D only and RANSAC-based, and scipy's Rotation.align_vectors has no scale."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    a, b = src - mu_s, dst - mu_d
+    u, sig, vt = np.linalg.svd(b.T @ a / len(src))
+    d = np.ones(len(sig))
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[-1] = -1
+    rotation = (u * d) @ vt
+    scale = float((sig * d).sum() / max((a ** 2).sum() / len(src), 1e-12))
+    return scale, rotation, mu_d - scale * rotation @ mu_s

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .mesh import canonical_mesh
+from .mesh import canonical_mesh, similarity_fit
 from .pose import pose_from_matrix
 
 # Each eye: its iris centre (the next four points ring the iris), outer and inner corner.
@@ -28,21 +28,6 @@ LIDS = ((159, 145), (386, 374))  # each eye's upper and lower lid at the middle,
 
 # Image (x right, y down, z away) -> a right-handed frame like the canonical mesh's (y up, z out).
 _FLIP = np.array([1.0, -1.0, -1.0], np.float32)
-
-
-def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Umeyama (1991): scale s, rotation R, translation t with dst ~ s R src + t (least squares).
-    Works in 2D or 3D (points as rows). Written out because it is six lines of numpy: OpenCV's
-    estimateAffinePartial2D is 2D only and RANSAC-based, and scipy's Rotation.align_vectors has no scale."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    a, b = src - mu_s, dst - mu_d
-    u, sig, vt = np.linalg.svd(b.T @ a / len(src))
-    d = np.ones(len(sig))
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[-1] = -1
-    rotation = (u * d) @ vt
-    scale = float((sig * d).sum() / max((a ** 2).sum() / len(src), 1e-12))
-    return scale, rotation, mu_d - scale * rotation @ mu_s
 
 
 def _eye_axes(points: np.ndarray, outer: int, inner: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .mesh import canonical_mesh
+from .mesh import canonical_mesh, similarity_fit
 
 # Landmarks that expressions hardly move: eye corners, nose bridge and tip, temples, the top of the
 # forehead. Not the cheeks or the nose wings: a smile lifts them, and measuring them as "shape"
@@ -20,20 +20,6 @@ from .mesh import canonical_mesh
 RIGID = [33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1,
          10, 109, 338, 67, 297, 54, 284, 21, 251, 162, 389, 127, 356, 234, 454, 93, 323]
 RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS = (33, 133), (362, 263)
-
-
-def similarity(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Umeyama: scale s, rotation R, translation t minimising |s * source @ R.T + t - target|."""
-    mu_s, mu_t = source.mean(0), target.mean(0)
-    a, b = source - mu_s, target - mu_t
-    cov = b.T @ a / len(source)
-    u, d, vt = np.linalg.svd(cov)
-    sign = np.eye(3)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[2, 2] = -1
-    rotation = u @ sign @ vt
-    scale = float(np.trace(np.diag(d) @ sign) / max((a ** 2).sum() / len(source), 1e-12))
-    return scale, rotation, mu_t - scale * mu_s @ rotation.T
 
 
 class ShapeNeutralizer:
@@ -62,7 +48,7 @@ class ShapeNeutralizer:
         # towards the camera. Flip y and z so both are right-handed the same way.
         flip = np.array([1.0, -1.0, -1.0])
         points = landmarks[:468].astype(np.float64) * flip
-        scale, rotation, shift = similarity(self.canonical[RIGID], points[RIGID])
+        scale, rotation, shift = similarity_fit(self.canonical[RIGID], points[RIGID])
         in_canonical = ((points - shift) @ rotation) / scale
         offset = self.canonical[RIGID] - in_canonical[RIGID]  # this person's proportions vs average
         previous = self._offsets.get(track_id)

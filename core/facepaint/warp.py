@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from .draw import LEFT_EYE, RIGHT_EYE
+from .mesh import similarity_fit
 from .render import rasterize, triangle_affine
-from .retarget import LIDS, similarity_fit
+from .retarget import LIDS
 
 RINGS = ((1.35, 1.0), (2.0, 0.5))  # (radius in face-outline units, share of the head's motion)
 # Each eye's opening contour (corner, lower lid, other corner, upper lid) and iris ring + centre.
