@@ -122,6 +122,30 @@ def test_the_lips_meet_in_a_dark_line_that_follows_the_mouth():
     assert smile[88, 40] < 180 * 0.75 and flat[88, 40] > 170  # the smile's corners went up
 
 
+def test_a_dropped_jaw_shows_a_dark_mouth_a_smile_its_teeth():
+    """An open mouth (an oval 80 x 40 px): with the lips drawn back (a smile) the upper teeth fill
+    its top quarter; with the lips relaxed over them (surprise, speech) only their edges show and
+    the mouth is mostly dark. Full teeth in every open mouth turned surprised faces' dark mouths
+    into a white bar that the emotion model read as angry. ``bared_teeth`` reads the blendshapes."""
+    from facepaint.features import LOWER_INNER_LIP, UPPER_INNER_LIP, bared_teeth, draw_mouth_interior
+
+    def mouth(bared):
+        points = np.zeros((478, 2), np.float32)
+        t = np.linspace(np.pi, 0, 11)
+        points[UPPER_INNER_LIP] = np.stack([80 + 40 * np.cos(t), 100 - 20 * np.sin(t)], 1)
+        points[LOWER_INNER_LIP] = np.stack([80 + 40 * np.cos(t), 100 + 20 * np.sin(t)], 1)
+        drawn = np.full((200, 160, 3), 150.0, np.float32)
+        draw_mouth_interior(drawn, points, 1.0, drawn.shape[:2], bared=bared)
+        return drawn.mean(axis=2)[84:116, 65:95]  # inside the opening, around its middle
+
+    smile, relaxed = mouth(1.0), mouth(0.0)
+    assert (smile[:8] > 170).mean() > 0.8  # the top quarter: teeth
+    assert (relaxed > 120).mean() < 0.15 and (smile > 120).mean() > 0.3
+    assert bared_teeth({"jawOpen": 0.6}) == 0.0
+    assert bared_teeth({"jawOpen": 0.6, "mouthSmileLeft": 0.5, "mouthSmileRight": 0.5}) == 1.0
+    assert bared_teeth({"mouthUpperUpLeft": 0.125, "mouthUpperUpRight": 0.125}) == pytest.approx(0.5)
+
+
 def test_teeth_take_the_light_of_the_faces_brightest_pixels(astronaut):
     """Teeth reflect more light than skin: on a face whose skin is dark but whose teeth shine, the
     drawn teeth are lit by the brightest pixels, not by the skin's level (they came out grey in

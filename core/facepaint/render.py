@@ -114,16 +114,19 @@ def rasterize_face(landmarks: np.ndarray, frame_shape: tuple[int, int], mesh: Fa
         return None
     local = pts - np.array([x0, y0], np.float32)
     ids = rasterize(local, mesh.triangles, (y1 - y0, x1 - x0), depth=landmarks[:468, 2])
-    uv = np.full((y1 - y0, x1 - x0, 2), np.nan, np.float32)
-    ys, xs = np.nonzero(ids >= 0)
-    if len(xs):
-        which = ids[ys, xs]
-        a = triangle_affine(local, mesh.triangles, mesh.uv)[which]
-        # Pixels on a drawn edge can lie a hair outside their (maybe sliver) triangle: keep their
-        # UVs within the triangle's own UV range instead of extrapolating along the sliver.
-        corner_uv = mesh.uv[mesh.triangles]
-        uv[ys, xs] = np.clip(xs[:, None] * a[:, 0] + ys[:, None] * a[:, 1] + a[:, 2],
-                             corner_uv.min(1)[which], corner_uv.max(1)[which])
+    # Per pixel, its triangle's affine map to UVs (row -1: no triangle), one number at a time (a
+    # gather of whole (3, 2) matrices per pixel took several times as long). Pixels on a drawn edge
+    # can lie a hair outside their (maybe sliver) triangle: their UVs stay within the triangle's
+    # own UV range instead of extrapolating along the sliver.
+    none = np.zeros((1, 3, 2), np.float32)
+    a = np.concatenate([triangle_affine(local, mesh.triangles, mesh.uv), none])
+    corner_uv = mesh.uv[mesh.triangles]
+    lo, hi = np.concatenate([corner_uv.min(1), none[:, 0]]), np.concatenate([corner_uv.max(1), none[:, 0]])
+    xs = np.arange(x1 - x0, dtype=np.float32)[None, :]
+    ys = np.arange(y1 - y0, dtype=np.float32)[:, None]
+    uv = np.stack([np.clip(xs * a[:, 0, c][ids] + ys * a[:, 1, c][ids] + a[:, 2, c][ids], lo[:, c][ids], hi[:, c][ids])
+                   for c in (0, 1)], axis=-1)
+    uv[ids < 0] = np.nan
     return FaceRaster(x0, y0, ids, uv)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..draw import FACE_OVAL, LEFT_BROW, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_BROW, RIGHT_EYE
 from ..errors import FacepaintError
-from ..features import ENAMEL, draw_mouth_interior, polygon_mask
+from ..features import ENAMEL, bared_teeth, draw_mouth_interior, polygon_mask
 from ..retarget import Retargeter
 from ..types import Face, Frame
 from ..warp import LandmarkWarp
@@ -114,6 +114,7 @@ class Animate(Mode):
         self._enamel = teeth_colour(self.canvas, face.landmarks, self._light)
         self._face_height = float(np.linalg.norm(face.landmarks[10, :2] - face.landmarks[152, :2]))
         self._portrait_gap = self._lip_gap(face.landmarks)
+        self._bared = 1.0  # how far the driver's lips draw back off the teeth (features.bared_teeth)
         self.stats = {"animated": 0, "held": 0}
 
     def output_size(self, width: int, height: int) -> tuple[int, int]:
@@ -143,6 +144,7 @@ class Animate(Mode):
         else:
             target = self.retarget(driver.landmarks)
             self._last = target
+            self._bared = bared_teeth(driver.blendshapes)
             self.stats["animated"] += 1
         return self.draw(target)
 
@@ -172,7 +174,7 @@ class Animate(Mode):
             drawn = out.astype(np.float32)
             if gap > TEETH_FROM * self._face_height:
                 draw_mouth_interior(drawn, points, self._light, out.shape[:2], enamel=self._enamel,
-                                    corner_shade=0.55)
+                                    corner_shade=0.55, bared=self._bared)
             else:
                 mouth = polygon_mask(points[LIPS_INNER], out.shape[:2])
                 import cv2

@@ -44,7 +44,7 @@ import numpy as np
 
 from .. import assets
 from ..draw import FACE_OVAL, LEFT_BROW, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_BROW, RIGHT_EYE
-from ..features import draw_lip_line, draw_mouth_interior, opening_mask, polygon_mask, window
+from ..features import bared_teeth, draw_lip_line, draw_mouth_interior, opening_mask, polygon_mask, window
 from ..errors import FacepaintError
 from ..hide import FALLBACKS, hide_face
 from ..render import face_box, rasterize_face, sample_texture
@@ -553,7 +553,8 @@ class Anonymize(Mode):
                 self._draw_brow(drawn, points, brow, identity.brows, shape)
         for contour, iris_centre in ((RIGHT_EYE, RIGHT_IRIS), (LEFT_EYE, LEFT_IRIS)):
             self._draw_eye(drawn, points, contour, iris_centre, identity, light_level, shape)
-        draw_mouth_interior(drawn, points, teeth_level, shape, corner_shade=TEETH_CORNER_SHADE)
+        draw_mouth_interior(drawn, points, teeth_level, shape, corner_shade=TEETH_CORNER_SHADE,
+                            bared=bared_teeth(face.blendshapes))
 
         # A grey picture gets grey eyes and teeth: the drawn parts keep only as much colour as the
         # scene's skin has (the light field is the scene's own colour).
