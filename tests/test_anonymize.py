@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 from facepaint.engine import Engine
+from facepaint.draw import LEFT_EYE, RIGHT_EYE
 from facepaint.hide import hide_face
+from facepaint.media import read_image
 from facepaint.modes import available_modes
 from facepaint.types import Face, Frame
-from conftest import pan_frames, write_video
+from conftest import pan_frames, shared_path, write_video
 
 
 def face_region(face):
@@ -144,6 +146,37 @@ def test_a_dropped_jaw_shows_a_dark_mouth_a_smile_its_teeth():
     assert bared_teeth({"jawOpen": 0.6}) == 0.0
     assert bared_teeth({"jawOpen": 0.6, "mouthSmileLeft": 0.5, "mouthSmileRight": 0.5}) == 1.0
     assert bared_teeth({"mouthUpperUpLeft": 0.125, "mouthUpperUpRight": 0.125}) == pytest.approx(0.5)
+
+
+def test_closed_eyes_are_lids_of_skin_with_a_lash_line(monkeypatch):
+    """A sleeping face: its closed lids are drawn lighter than the face model's dark, averaged eye
+    region (they were dark blobs), and a fully closed eye gets a dark line where its lashes meet."""
+    from facepaint.modes import anonymize
+
+    picture = read_image(shared_path("images", "expressions", "yale", "subject05_sleepy.png"))
+
+    def lids_over_cheek(smooth):
+        monkeypatch.setattr(anonymize, "LID_SMOOTH", smooth)
+        with Engine(mode="anonymize", device="cpu") as engine:
+            result = engine.process(Frame(picture))
+        out, ratios = result.image.astype(float).mean(axis=2), []
+        for contour in (RIGHT_EYE, LEFT_EYE):
+            eye = result.faces[0].landmarks[contour, :2]
+            w, (cx, cy) = np.linalg.norm(eye[0] - eye[8]), eye.mean(0)
+            lid = out[int(cy - 0.3 * w):int(cy + 0.1 * w), int(cx - 0.4 * w):int(cx + 0.4 * w)]
+            cheek = out[int(cy + 0.6 * w):int(cy + 0.9 * w), int(cx - 0.3 * w):int(cx + 0.3 * w)]
+            ratios.append(lid.mean() / cheek.mean())
+        return np.array(ratios)
+
+    assert (lids_over_cheek(anonymize.LID_SMOOTH) > lids_over_cheek(0.0) + 0.08).all()  # 0.57 -> 0.68, 0.64 -> 0.74
+
+    closed = np.zeros((478, 2), np.float32)
+    closed[RIGHT_EYE, 0] = np.r_[np.linspace(40, 80, 9), np.linspace(80, 40, 9)[1:]]
+    closed[RIGHT_EYE, 1] = 50
+    drawn = np.full((100, 120, 3), 150.0, np.float32)
+    anonymize.Anonymize._draw_closed_lid(drawn, closed, RIGHT_EYE, drawn.shape[:2])
+    assert drawn[50, 45:76].mean() < 150 * 0.6  # on the line
+    assert (drawn[50, 100] == 150).all() and (drawn[35, 60] == 150).all()  # past a corner, above
 
 
 def test_teeth_take_the_light_of_the_faces_brightest_pixels(astronaut):
@@ -332,7 +365,6 @@ def test_cli_anonymize_video_keeps_audio(tmp_path, astronaut):
 
 def _two_people():
     from conftest import shared_path
-    from facepaint.media import read_image
 
     folder = shared_path("images", "identity")
     salley = sorted((folder / "John_Salley").glob("*.jpg"))
