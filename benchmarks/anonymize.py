@@ -9,7 +9,6 @@ find it. Video: identity stability and flicker per track. Speed: side by side wi
 from __future__ import annotations
 
 import importlib.util
-import os
 import statistics
 import subprocess
 import sys

@@ -9,7 +9,6 @@ with its contact sheets. `python -m benchmarks.run --only NAME` runs one section
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import statistics

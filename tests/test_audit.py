@@ -2,8 +2,6 @@ import json
 import subprocess
 import sys
 
-import numpy as np
-
 from facepaint.audit import AuditReport, Recognizer, audit_frame
 from facepaint.engine import Engine
 from facepaint.types import Frame

@@ -128,7 +128,6 @@ def run_job(source: str, engine, output: str | Path | None = None, json_path: st
         if is_sample(source):
             reader = None
             image = load_sample(source)
-            packets = None
             frames_total = 1
             width, height = image.shape[1], image.shape[0]
         else:

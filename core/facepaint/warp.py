@@ -13,6 +13,8 @@ The map is computed at the picture's full size by default and applied with one `
 half size (bilinear upsampling of a piecewise-linear map is exact inside triangles) the map blurred
 across a turned face's far silhouette, where the face and the band behind it fetch from different
 places: the Pearl Earring's far cheek got a staircase of 2-pixel blocks of misplaced colour.
+Around the eyes each pixel averages 3x3 fetches (a closing eye is a sliver of triangles), and
+elsewhere pixels whose neighbours fetch from far apart (a silhouette, a fold) are softened.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from .render import rasterize, triangle_affine
 from .retarget import LIDS
 
 RINGS = ((1.35, 1.0), (2.0, 0.5))  # (radius in face-outline units, share of the head's motion)
-# Each eye's opening contour (corner, lower lid, other corner, upper lid) and iris ring + centre.
 SUPERSAMPLE = 3  # samples per pixel, across and down, around the eyes (LandmarkWarp._supersampled)
+# Each eye's opening contour (corner, lower lid, other corner, upper lid) and iris ring + centre.
 EYE_OPENINGS = ((RIGHT_EYE, list(range(469, 473)) + [468]), (LEFT_EYE, list(range(474, 478)) + [473]))
 
 
@@ -71,6 +73,7 @@ def _soften_jumps(out: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, sigma: 
     soft = cv2.GaussianBlur(out[y0:y1, x0:x1], (0, 0), sigma)
     inside = edge[y0:y1, x0:x1]
     out[y0:y1, x0:x1][inside] = soft[inside]
+
 
 class LandmarkWarp:
     def __init__(self, source_landmarks: np.ndarray, shape: tuple[int, int], map_scale: float = 1.0,
@@ -255,8 +258,8 @@ class LandmarkWarp:
                 full_y + cv2.resize(shift_y, (w, h), interpolation=cv2.INTER_LINEAR))
 
     def _eye_windows(self, targets: np.ndarray) -> list[tuple[slice, slice]]:
-        """Output windows around each moved eye opening (its corners' width, a third of it above
-        and below) where the warp is supersampled."""
+        """Output windows around each moved eye opening (its box grown by a third of its width
+        and 2 px on every side) where the warp is supersampled."""
         h, w = self.shape
         windows = []
         for contour, _ in EYE_OPENINGS if self._eye_copies else ():
