@@ -15,11 +15,13 @@ Per face, per frame:
 3. colour and lighting come from the scene: a smooth quadratic field fitted to the original
    face's pixels (skin tone, light direction), times the synthetic detail (stronger below the
    nose, outside the beard zone: ``FaceModel.detail_map``);
-4. smile folds and crow's feet are deepened from the blendshapes;
+4. smile folds and crow's feet are deepened from the blendshapes; closing lids turn toward
+   smooth skin (the model's averaged eye region is dark);
 5. eyes are drawn fresh (sclera, an iris of the identity's colour at the tracked iris landmarks,
-   so gaze follows), brows of the identity's own thickness, darkness and arch along the brow
-   landmarks, the lips meet in a dark line (deeper at the mouth's corners) that follows the
-   landmarks' curve, and an open mouth gets a synthetic interior and upper teeth;
+   so gaze follows; a closed eye, its lash line), brows of the identity's own thickness, darkness
+   and arch along the brow landmarks, the lips meet in a dark line (deeper at the mouth's corners)
+   that follows the landmarks' curve, and an open mouth gets a synthetic interior and teeth (in
+   full where a smile or a raised upper lip bares them, ``features.bared_teeth``);
 6. on video, the drawing is blended with the track's own previous drawing moved by optical flow
    (where the flow explains the input, and clamped to the fresh drawing's local range so a fast
    turn leaves no ghost of a brow or the teeth), so it does not shimmer on a still head;
