@@ -16,8 +16,8 @@ LOWER_INNER_LIP = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
 ENAMEL = np.array([228, 222, 210], np.float32)  # RGB of teeth at a light level of 1: a natural ivory
 # Teeth show in full from this much smile or raised upper lip (blendshapes) on; below it the lips
 # hang over them. Full teeth in every open mouth turned a surprised face's dark mouth into a white
-# bar, which the emotion model read as angry (three such faces of 192 now read right; the emotion
-# kept over all stills is the same, 73.4%).
+# bar (the emotion model read several as angry). Emotion kept over all stills stayed 73.4%: kept
+# because such mouths now look like the originals'.
 BARED_FROM = 0.25
 
 
