@@ -73,6 +73,16 @@ def triangle_affine(points: np.ndarray, triangles: np.ndarray, values: np.ndarra
     return np.linalg.solve(corners, values[triangles].astype(np.float64)).astype(np.float32)
 
 
+def affine_per_pixel(maps: np.ndarray, ids: np.ndarray) -> list[np.ndarray]:
+    """Per channel, an (H, W) map: each pixel's triangle's affine map (``triangle_affine``'s
+    (T, 3, C)) applied at the pixel; 0 where ``ids`` is -1 (no triangle). The six numbers are
+    gathered one at a time: a gather of whole (3, C) matrices per pixel took several times as long."""
+    maps = np.concatenate([maps, np.zeros((1,) + maps.shape[1:], maps.dtype)])  # row -1: no triangle
+    xs = np.arange(ids.shape[1], dtype=np.float32)[None, :]
+    ys = np.arange(ids.shape[0], dtype=np.float32)[:, None]
+    return [xs * maps[:, 0, c][ids] + ys * maps[:, 1, c][ids] + maps[:, 2, c][ids] for c in range(maps.shape[2])]
+
+
 @dataclass
 class FaceRaster:
     """Where the mesh lands in a frame: a box, its triangle-id map and per-pixel UVs."""
@@ -114,18 +124,12 @@ def rasterize_face(landmarks: np.ndarray, frame_shape: tuple[int, int], mesh: Fa
         return None
     local = pts - np.array([x0, y0], np.float32)
     ids = rasterize(local, mesh.triangles, (y1 - y0, x1 - x0), depth=landmarks[:468, 2])
-    # Per pixel, its triangle's affine map to UVs (row -1: no triangle), one number at a time (a
-    # gather of whole (3, 2) matrices per pixel took several times as long). Pixels on a drawn edge
-    # can lie a hair outside their (maybe sliver) triangle: their UVs stay within the triangle's
-    # own UV range instead of extrapolating along the sliver.
-    none = np.zeros((1, 3, 2), np.float32)
-    a = np.concatenate([triangle_affine(local, mesh.triangles, mesh.uv), none])
+    # Pixels on a drawn edge can lie a hair outside their (maybe sliver) triangle: their UVs stay
+    # within the triangle's own UV range instead of extrapolating along the sliver.
     corner_uv = mesh.uv[mesh.triangles]
-    lo, hi = np.concatenate([corner_uv.min(1), none[:, 0]]), np.concatenate([corner_uv.max(1), none[:, 0]])
-    xs = np.arange(x1 - x0, dtype=np.float32)[None, :]
-    ys = np.arange(y1 - y0, dtype=np.float32)[:, None]
-    uv = np.stack([np.clip(xs * a[:, 0, c][ids] + ys * a[:, 1, c][ids] + a[:, 2, c][ids], lo[:, c][ids], hi[:, c][ids])
-                   for c in (0, 1)], axis=-1)
+    lo, hi = corner_uv.min(1), corner_uv.max(1)
+    uv = np.stack([np.clip(value, lo[:, c][ids], hi[:, c][ids]) for c, value in
+                   enumerate(affine_per_pixel(triangle_affine(local, mesh.triangles, mesh.uv), ids))], axis=-1)
     uv[ids < 0] = np.nan
     return FaceRaster(x0, y0, ids, uv)
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from .draw import LEFT_EYE, RIGHT_EYE
 from .mesh import similarity_fit
-from .render import rasterize, triangle_affine
+from .render import affine_per_pixel, rasterize, triangle_affine
 from .retarget import LIDS
 
 RINGS = ((1.35, 1.0), (2.0, 0.5))  # (radius in face-outline units, share of the head's motion)
@@ -217,24 +217,22 @@ class LandmarkWarp:
         fetch (0, 0)) and the source position of every sample."""
         grid_targets = (targets - origin + 0.5) * scale - 0.5
         ids = rasterize(grid_targets, triangles, shape, depth=depth)
-        # One affine map per triangle (moved corners -> source corners), its six numbers gathered
-        # per sample one by one (a gather of whole (3, 2) matrices per sample took 8x as long).
-        a = np.concatenate([triangle_affine(grid_targets, triangles, sources), np.zeros((1, 3, 2), np.float32)])
-        xs = np.arange(shape[1], dtype=np.float32)[None, :]
-        ys = np.arange(shape[0], dtype=np.float32)[:, None]
-        where_x, where_y = (xs * a[:, 0, c][ids] + ys * a[:, 1, c][ids] + a[:, 2, c][ids] for c in (0, 1))
+        # One affine map per triangle (moved corners -> source corners), applied per sample.
+        where_x, where_y = affine_per_pixel(triangle_affine(grid_targets, triangles, sources), ids)
         return ids, where_x, where_y
 
-    def maps(self, targets: np.ndarray, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def maps(self, targets: np.ndarray, depth: np.ndarray | None = None,
+             visible: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y) for cv2.remap: where each output pixel comes from in the source.
         ``depth`` (per control point, larger = farther): where a turned face folds over itself,
-        the nearer surface wins (the nose hides the far cheek), as in the mesh renderer."""
+        the nearer surface wins (the nose hides the far cheek), as in the mesh renderer.
+        ``visible``: ``_visible(targets)``, when the caller has it already."""
         import cv2
 
         h, w = self.shape
         sh, sw = max(2, round(h * self.map_scale)), max(2, round(w * self.map_scale))
         sx, sy = sw / w, sh / h
-        triangles, sources = self._visible(targets)
+        triangles, sources = visible if visible is not None else self._visible(targets)
         ids, where_x, where_y = self._fetch(targets, triangles, sources, (sh, sw), np.zeros(2, np.float32),
                                             np.array([sx, sy], np.float32), depth)
         # Upsample the displacement, not the map: where nothing moves it is exactly zero, so those
@@ -274,7 +272,8 @@ class LandmarkWarp:
         return windows
 
     def _supersampled(self, image: np.ndarray, targets: np.ndarray, depth: np.ndarray | None,
-                      window: tuple[slice, slice], map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+                      visible: tuple[np.ndarray, np.ndarray], window: tuple[slice, slice],
+                      map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
         """The warped ``window``, each pixel the mean of SUPERSAMPLE x SUPERSAMPLE fetches.
         A closing eye is a sliver of triangles a pixel or two high between the lids: fetched once
         per pixel, the columns whose centre fell in the sliver showed the eye's white and the rest
@@ -285,7 +284,7 @@ class LandmarkWarp:
         rows, cols = window
         origin = np.array([cols.start, rows.start], np.float32)
         shape = ((rows.stop - rows.start) * k, (cols.stop - cols.start) * k)
-        triangles, sources = self._visible(targets)
+        triangles, sources = visible
         # Only triangles reaching into the window (the rest would be clipped, one call each).
         corners = targets[triangles]
         near = ((corners[..., 0].max(1) >= cols.start - 1) & (corners[..., 0].min(1) <= cols.stop)
@@ -307,9 +306,10 @@ class LandmarkWarp:
         behind = float(z.max() + (z.max() - z.min()) + 1.0)
         depth = np.concatenate([z, np.full(self._first_copy - len(z), behind, np.float32), z[self._copied]])
         targets = self.targets(landmarks)
-        map_x, map_y = self.maps(targets, depth)
+        visible = self._visible(targets)
+        map_x, map_y = self.maps(targets, depth, visible)
         out = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         _soften_jumps(out, map_x, map_y)
         for window in self._eye_windows(targets):
-            out[window] = self._supersampled(image, targets, depth, window, map_x, map_y)
+            out[window] = self._supersampled(image, targets, depth, visible, window, map_x, map_y)
         return out
