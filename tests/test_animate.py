@@ -165,8 +165,6 @@ def test_warp_of_a_turned_face_does_not_fold_at_its_far_cheek():
 def face_with_irises() -> np.ndarray:
     """A frontal canonical face (478 landmarks): the mesh has no irises, so each eye gets a ring
     at its middle."""
-    from facepaint.draw import LEFT_EYE, RIGHT_EYE
-
     face = turned_face(0, scale=14.0)
     irises = []
     for eye in (RIGHT_EYE, LEFT_EYE):
