@@ -5,7 +5,7 @@ import pytest
 
 from facepaint.engine import Engine
 from facepaint.errors import FacepaintError
-from facepaint.modes.paint import TemporalCoherence, head_mask, square_patch
+from facepaint.modes.paint import TemporalCoherence, head_mask, square_crop
 from facepaint.style import StyleNetwork, list_styles, resolve_style
 from facepaint.types import Frame
 from conftest import pan_frames, write_video
@@ -127,35 +127,10 @@ def test_classical_filters_work_on_faces(astronaut):
         assert np.abs(result.image[y0:y1, x0:x1].astype(int) - astronaut[y0:y1, x0:x1]).mean() > 3, name
 
 
-def test_square_patch_mirrors_what_lies_outside_the_frame(astronaut):
-    patch, to_patch = square_patch(astronaut, np.array([10.0, 20.0]), 100.0, 100)
-    assert patch.shape == (100, 100, 3)
-    assert np.allclose(to_patch @ [10.0, 20.0, 1.0], [50.0, 50.0])
-    assert (patch[30:, 40:] == astronaut[:70, :60]).all()
-    assert (patch[29, 40:] == astronaut[1, :60]).all()  # mirrored about the frame's first row
-
-
-def test_square_patch_follows_the_face_between_pixels(astronaut):
-    """A picture moved by half a pixel gives the same patch when the centre moves with it: the
-    face stays put against the style network's grid."""
-    import cv2
-
-    image = cv2.GaussianBlur(astronaut, (0, 0), 1.5)  # smooth enough for bilinear fetches to agree
-    moved = cv2.warpAffine(image, np.float32([[1, 0, 0.5], [0, 1, 0.25]]), image.shape[1::-1], flags=cv2.INTER_LINEAR)
-    a, _ = square_patch(image, np.array([200.0, 150.0]), 160.0, 256)
-    b, _ = square_patch(moved, np.array([200.5, 150.25]), 160.0, 256)
-    snapped, _ = square_patch(moved, np.array([200.0, 150.0]), 160.0, 256)
-    inner = (slice(16, -16), slice(16, -16))
-    still = np.abs(a[inner].astype(int) - b[inner]).mean()
-    assert still < 0.5 * np.abs(a[inner].astype(int) - snapped[inner]).mean()
-
-
-def test_square_patch_shrinks_without_aliasing():
-    """A 1 px checkerboard shrunk 4x is an even grey (a bare bilinear fetch keeps its extremes)."""
-    board = (np.indices((400, 400)).sum(axis=0) % 2 * 255).astype(np.uint8)
-    image = np.repeat(board[..., None], 3, axis=2)
-    patch, _ = square_patch(image, np.array([200.3, 200.1]), 400.0, 100)
-    assert abs(float(patch[10:-10, 10:-10].mean()) - 127.5) < 8 and patch[10:-10, 10:-10].std() < 12
+def test_square_crop_mirrors_what_lies_outside_the_frame(astronaut):
+    crop, corner = square_crop(astronaut, (10.0, 20.0), 100)
+    assert crop.shape == (100, 100, 3) and corner == (-40, -30)
+    assert (crop[30:, 40:] == astronaut[:70, :60]).all()
 
 
 def test_temporal_coherence_calms_a_still_scene_and_follows_a_cut(astronaut):

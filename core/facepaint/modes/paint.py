@@ -14,7 +14,8 @@ Per frame:
 - Video is kept calm by blending each painted frame with the previous output warped to it by
   optical flow (OpenCV's DIS), only where the warp explains the input (occlusions and cuts fall
   back to the fresh painting). The network turns the input's sensor noise into changing strokes;
-  with weight 0.9 the painted face flickers 1.0-1.4x as much as the input (3 clips), 1.5-2.4x at 0.6.
+  at the default weight the face region's change that the input's motion does not explain is
+  0.7-1.25x the input's (4 clips, README).
 
 One style code for the whole shot: the style vector is fixed; ``strength`` < 1 moves it towards the
 first frame's own style (see ``style.Style.with_strength``).
@@ -35,8 +36,6 @@ REGIONS = ("face", "person", "frame")
 CROP_FACES = 2.4  # crop side in face sizes
 FACE_WORK = 256  # crop side the network sees
 FACE_IN_WORK = FACE_WORK / CROP_FACES  # ~107 px: the face size strokes are tuned for
-# Of a track's crop size, this share follows each frame's face size (the rest is the size so far)
-CROP_SIZE_SMOOTHING = 0.2
 NETWORK_STRIDE = 4  # the style transformer's two stride-2 convolutions: its strokes' grid, in pixels
 
 
@@ -85,44 +84,23 @@ def head_mask(face: Face, shape: tuple[int, int], hairline: float = 0.3) -> tupl
     return slice(y0, y1), slice(x0, x1), mask
 
 
-def _antialias(image: np.ndarray, shrink: float) -> np.ndarray:
-    """``image`` blurred for a resampling that shrinks it ``shrink`` times (a bilinear fetch of a
-    bigger picture aliases: cv2.warpAffine has no area filter, which cv2.resize has)."""
-    import cv2
-
-    if shrink <= 1.25:
-        return image
-    sigma = 0.5 * float(np.sqrt(shrink * shrink - 1.0))
-    return cv2.GaussianBlur(image, (0, 0), sigma)
-
-
-def square_patch(image: np.ndarray, centre: np.ndarray, side: float, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The square of ``side`` frame pixels centred on ``centre`` (sub-pixel), resampled to
-    ``size`` x ``size``; parts outside the frame are mirrored in. Returns the patch and the
-    (2, 3) matrix taking frame coordinates to the patch's.
-
-    Sub-pixel: a crop snapped to whole pixels and a side rounded to one
-    moved the face against the network's stroke grid by up to half a pixel each frame, and its
-    strokes shimmered on a head that barely moved."""
+def square_crop(image: np.ndarray, centre: tuple[float, float], side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """A side x side crop centred on ``centre``; parts outside the frame are mirrored in.
+    Returns the crop and its top-left corner in frame coordinates (may be negative)."""
     import cv2
 
     h, w = image.shape[:2]
-    k = size / side
-    origin = np.asarray(centre, np.float64) - side / 2
-    to_patch = np.array([[k, 0, -k * origin[0]], [0, k, -k * origin[1]]], np.float64)
-    # Only the part of the frame the patch reads (plus the filter's reach) is blurred and fetched;
-    # where the patch leaves the frame, that part's border is the frame's own (mirrored there).
-    pad = 4 + int(np.ceil(1.5 / k))
-    x0, y0 = max(0, int(np.floor(origin[0])) - pad), max(0, int(np.floor(origin[1])) - pad)
-    x1, y1 = min(w, int(np.ceil(origin[0] + side)) + pad), min(h, int(np.ceil(origin[1] + side)) + pad)
-    if x1 <= x0 or y1 <= y0:
-        return np.zeros((size, size, 3), np.uint8), to_patch
-    part = _antialias(image[y0:y1, x0:x1], 1.0 / k)
-    from_part = to_patch.copy()
-    from_part[:, 2] += to_patch[:, :2] @ np.array([x0, y0], np.float64)
-    flags = cv2.INTER_CUBIC if k > 1 else cv2.INTER_LINEAR
-    patch = cv2.warpAffine(part, from_part, (size, size), flags=flags, borderMode=cv2.BORDER_REFLECT_101)
-    return patch, to_patch
+    x0, y0 = int(round(centre[0] - side / 2)), int(round(centre[1] - side / 2))
+    x1, y1 = x0 + side, y0 + side
+    inner = image[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+    if inner.size == 0:
+        return np.zeros((side, side, 3), np.uint8), (x0, y0)
+    top, left = max(0, -y0), max(0, -x0)
+    bottom, right = max(0, y1 - h), max(0, x1 - w)
+    if top or left or bottom or right:
+        border = cv2.BORDER_REFLECT_101 if min(inner.shape[:2]) > max(top, left, bottom, right) else cv2.BORDER_REPLICATE
+        inner = cv2.copyMakeBorder(inner, top, bottom, left, right, border)
+    return inner, (x0, y0)
 
 
 class TemporalCoherence:
@@ -147,8 +125,8 @@ class TemporalCoherence:
         self.tolerance = tolerance  # grey levels of warp error at which the previous painting counts 1/e
         # DIS's medium preset, not ultrafast: the previous painting lands where the face went. On
         # a portrait moved by a known smooth motion (so no flow estimate judges itself), the painted
-        # face's change that the true motion does not explain fell 8-18% (face region) and 14-23%
-        # (whole frame), for ~4 ms a 320 px window (~12 ms at 512).
+        # face's change that the true motion does not explain fell 7-18% (face region), 14-23%
+        # (whole frame) and 5-9% (anonymize's drawing), for ~4 ms a 320 px window (~12 ms at 512).
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self._gray: np.ndarray | None = None  # previous input, grey, whole frame
         # The previous painting and where it is valid, for the previous window only (at _origin).
@@ -249,17 +227,14 @@ class Paint(Mode):
         self._shot_style = None  # the style with this shot's strength, fixed at its first frame
         self._frame_scale: float | None = None
         self.stats = {"painted": 0, "kept": 0}
-        self._crop_sizes: dict[int, float] = {}  # track id -> its crop's face size, smoothed
 
     def end(self, track_id: int) -> None:
         self.selector.forget(track_id)
-        self._crop_sizes.pop(track_id, None)
 
     def reset(self) -> None:
         """A new shot: nothing of the previous one's painting, person mask, style blend or stroke
         size carries over."""
         self.temporal.reset()
-        self._crop_sizes.clear()
         if self.segmenter is not None:
             self.segmenter.reset()
         self._shot_style = None
@@ -372,19 +347,6 @@ class Paint(Mode):
         band = (lum - cv2.GaussianBlur(lum, (0, 0), sigma)) - (plum - cv2.GaussianBlur(plum, (0, 0), sigma))
         return np.clip(painted.astype(np.float32) + self.detail * band[..., None], 0, 255).astype(np.uint8)
 
-    def _crop_square(self, face: Face, trial: bool = False) -> tuple[np.ndarray, float]:
-        """Where a face's patch lies in the frame: (centre, side), sub-pixel; a little above the
-        box's centre, toward the hair. The side follows the track's size smoothed, so strokes do
-        not breathe with the size's jitter. ``trial``: no track state changes."""
-        size = face.size
-        previous = self._crop_sizes.get(face.track_id)
-        if previous is not None:
-            size = previous + CROP_SIZE_SMOOTHING * (size - previous)
-        if not trial:
-            self._crop_sizes[face.track_id] = size
-        x0, y0, x1, y1 = face.box.astype(np.float64)
-        return np.array([(x0 + x1) / 2, (y0 + y1) / 2 - 0.1 * face.size]), max(8.0, size * CROP_FACES)
-
     def paint_faces(self, image: np.ndarray, faces: list[Face], trial: bool = False,
                     gray: np.ndarray | None = None) -> np.ndarray:
         """Paint ``faces`` of ``image`` through soft head masks; the rest stays exactly as it was.
@@ -398,11 +360,15 @@ class Paint(Mode):
             self.temporal.reset()  # nothing painted: the next painted frame starts fresh
             return image
         h, w = image.shape[:2]
-        crops, to_patches = [], []
+        crops, corners, sides = [], [], []
         for face in faces:
-            crop, to_patch = square_patch(image, *self._crop_square(face, trial), self.face_work)
-            crops.append(crop)
-            to_patches.append(to_patch)
+            x0, y0, x1, y1 = face.box
+            side = max(8, int(round(face.size * CROP_FACES)))
+            crop, corner = square_crop(image, ((x0 + x1) / 2, (y0 + y1) / 2 - 0.1 * face.size), side)
+            crops.append(cv2.resize(crop, (self.face_work, self.face_work),
+                                    interpolation=cv2.INTER_AREA if side > self.face_work else cv2.INTER_CUBIC))
+            corners.append(corner)
+            sides.append(side)
         painted = self._style_for(crops[0], keep=not trial).apply(crops)
         if self.detail > 0 and self.style.kind == "neural":  # the filters keep edges by design
             painted = [self._keep_detail(p, c, self.face_work / 20) for p, c in zip(painted, crops)]
@@ -422,21 +388,20 @@ class Paint(Mode):
         for i in sorted(range(len(faces)), key=lambda k: faces[k].size):
             if regions[i] is None:
                 continue
-            ys, xs, mask = regions[i]
+            (ys, xs, mask), (cx, cy), side = regions[i], corners[i], sides[i]
             big = painted[i]
             if self.strength < 1.0 and self.style.kind == "filter":
                 big = cv2.addWeighted(big, self.strength, crops[i], 1.0 - self.strength, 0)
-            # The painting back onto the mask's box: each frame pixel fetches the patch at the point
-            # it came from (the inverse of square_patch's map).
-            k = to_patches[i][0, 0]
-            from_box = to_patches[i].copy()
-            from_box[:, 2] += to_patches[i][:, :2] @ np.array([xs.start, ys.start], np.float64)
-            flags = (cv2.INTER_CUBIC if k < 1 else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP
-            back = cv2.warpAffine(_antialias(big, k), from_box, (xs.stop - xs.start, ys.stop - ys.start), flags=flags,
-                                  borderMode=cv2.BORDER_REPLICATE)
-            here = (slice(ys.start - wy0, ys.stop - wy0), slice(xs.start - wx0, xs.stop - wx0))
-            layer[here] = np.where(mask[..., None] > 0, back, layer[here])
-            alpha[here] = np.maximum(alpha[here], mask)
+            big = cv2.resize(big, (side, side), interpolation=cv2.INTER_CUBIC if side > self.face_work else cv2.INTER_AREA)
+            # The painted crop covers [cx, cx + side); paste the part inside the mask's box.
+            px0, py0 = max(xs.start, cx), max(ys.start, cy)
+            px1, py1 = min(xs.stop, cx + side), min(ys.stop, cy + side)
+            if px1 <= px0 or py1 <= py0:
+                continue
+            m = mask[py0 - ys.start:py1 - ys.start, px0 - xs.start:px1 - xs.start]
+            here = (slice(py0 - wy0, py1 - wy0), slice(px0 - wx0, px1 - wx0))
+            layer[here] = big[py0 - cy:py1 - cy, px0 - cx:px1 - cx]
+            alpha[here] = np.maximum(alpha[here], m)
             self.stats["painted"] += 0 if trial else 1
         if not trial:
             layer = self.temporal(image, layer, valid=(alpha > 0).astype(np.float32), window=window, gray=gray)
