@@ -17,7 +17,8 @@ from facepaint.engine import Engine
 from facepaint.media import read_image
 from facepaint.types import Frame
 
-from .anonymize import _pair, _write_sheet, bench_stills, bench_video_stability, engine_ms_per_frame, still_images
+from .anonymize import (_pair, _write_sheet, bench_known_motion, bench_stills, bench_video_stability, engine_ms_per_frame,
+                        print_known_motion, still_images)
 
 STYLES = ["starry-night", "the-scream", "the-great-wave", "composition-vii", "oil"]
 
@@ -113,6 +114,9 @@ def report(shared: Path, out_dir: Path) -> dict:
     print("paint: video flicker ...", file=sys.stderr)
     results["video"] = {region: bench_video_stability(shared, frames=60, mode="paint", style="starry-night",
                                                       region=region) for region in ("face", "frame")}
+    print("paint: flicker against a known motion ...", file=sys.stderr)
+    results["known_motion"] = {region: bench_known_motion(shared, mode="paint", style="starry-night", region=region)
+                               for region in ("face", "frame")}
     print("paint: speed ...", file=sys.stderr)
     results["speed"] = bench_speed(shared)
     print("paint: contact sheet ...", file=sys.stderr)
@@ -147,6 +151,9 @@ def print_report(r: dict) -> None:
                   f"| {v['flicker_output'] / v['flicker_input']:.2f} | {v['unexplained_flicker_input']:.2f} -> "
                   f"{v['unexplained_flicker_output']:.2f} "
                   f"| {v['unexplained_flicker_output'] / v['unexplained_flicker_input']:.2f} |")
+    for region, rows in r.get("known_motion", {}).items():
+        print(f"\nregion {region}:", end="")
+        print_known_motion(rows)
     print("\n| size | faces | region | ms/frame | fps (goal: face region >= 10 at 640x360) |")
     print("|---|---|---|---|---|")
     for e in r["speed"]:

@@ -15,7 +15,7 @@ Per frame:
   optical flow (OpenCV's DIS), only where the warp explains the input (occlusions and cuts fall
   back to the fresh painting). The network turns the input's sensor noise into changing strokes;
   at the default weight the face region's change that the input's motion does not explain is
-  0.7-1.25x the input's (4 clips, README).
+  0.77-1.26x the input's (4 clips, README).
 
 One style code for the whole shot: the style vector is fixed; ``strength`` < 1 moves it towards the
 first frame's own style (see ``style.Style.with_strength``).
@@ -124,9 +124,10 @@ class TemporalCoherence:
         self.flow_side = flow_side
         self.tolerance = tolerance  # grey levels of warp error at which the previous painting counts 1/e
         # DIS's medium preset, not ultrafast: the previous painting lands where the face went. On
-        # a portrait moved by a known smooth motion (so no flow estimate judges itself), the painted
-        # face's change that the true motion does not explain fell 7-18% (face region), 14-23%
-        # (whole frame) and 5-9% (anonymize's drawing), for ~4 ms a 320 px window (~12 ms at 512).
+        # a portrait moved by a known smooth motion (benchmarks: bench_known_motion, so no flow
+        # estimate judges itself), the change the true motion does not explain fell 11-19% (paint,
+        # face region), 19-23% (whole frame) and 7-10% (anonymize's drawing), for ~4 ms a 320 px
+        # window (~12 ms at 512).
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self._gray: np.ndarray | None = None  # previous input, grey, whole frame
         # The previous painting and where it is valid, for the previous window only (at _origin).
