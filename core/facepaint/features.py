@@ -63,8 +63,6 @@ def draw_lip_line(drawn: np.ndarray, points: np.ndarray, shape: tuple[int, int],
     and that line's curve, up or down at the corners, is much of how a face reads as smiling or
     sad. ``darkness``: of the line (share of the light taken away); ``corners``: of the pits
     (at most ``darkness``); ``reach``: how far the line runs on past each corner (x mouth width)."""
-    import cv2
-
     line = (points[UPPER_INNER_LIP] + points[LOWER_INNER_LIP]) / 2
     width = float(np.linalg.norm(points[308, :2] - points[78, :2]))
     if width < 4 or darkness <= 0:
@@ -78,15 +76,23 @@ def draw_lip_line(drawn: np.ndarray, points: np.ndarray, shape: tuple[int, int],
     if win is None:
         return
     ys, xs, local = win
-    sub = (ys.stop - ys.start, xs.stop - xs.start)
-    stroke = np.zeros(sub, np.float32)
-    cv2.polylines(stroke, [np.round(local * 4).astype(np.int32)], False, 1.0, max(1, round(width / 45)),
-                  cv2.LINE_AA, shift=2)
-    for corner in (local[1], local[-2]):
-        cv2.circle(stroke, tuple(int(v) for v in np.round(corner * 4)), max(4, int(width / 14 * 4)),
-                   corners / darkness, -1, cv2.LINE_AA, shift=2)
-    stroke = np.clip(cv2.GaussianBlur(stroke, (0, 0), max(0.6, width / 70)), 0, 1)
+    pits = [(corner, max(4, int(width / 14 * 4)), corners / darkness) for corner in (local[1], local[-2])]
+    stroke = soft_stroke((ys.stop - ys.start, xs.stop - xs.start), local, max(1, round(width / 45)),
+                         max(0.6, width / 70), dots=pits)
     drawn[ys, xs] *= (1 - darkness * stroke)[..., None]
+
+
+def soft_stroke(shape: tuple[int, int], line: np.ndarray, thickness: int, blur: float, dots=()) -> np.ndarray:
+    """A soft line mask (0-1) of ``shape`` along ``line`` (window pixels, x y), ``thickness`` px wide
+    and blurred by ``blur``; ``dots``: (centre, radius in quarter pixels, value) discs drawn on it
+    first. Darken a picture by it for a crease, a lash line, the line where the lips meet."""
+    import cv2
+
+    stroke = np.zeros(shape, np.float32)
+    cv2.polylines(stroke, [np.round(line * 4).astype(np.int32)], False, 1.0, thickness, cv2.LINE_AA, shift=2)
+    for centre, radius, value in dots:
+        cv2.circle(stroke, tuple(int(v) for v in np.round(centre * 4)), radius, value, -1, cv2.LINE_AA, shift=2)
+    return np.clip(cv2.GaussianBlur(stroke, (0, 0), blur), 0, 1)
 
 
 def bared_teeth(blendshapes: dict | None) -> float:

@@ -47,7 +47,8 @@ import numpy as np
 
 from .. import assets
 from ..draw import FACE_OVAL, LEFT_BROW, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_BROW, RIGHT_EYE
-from ..features import bared_teeth, draw_lip_line, draw_mouth_interior, opening_mask, polygon_mask, window
+from ..features import (bared_teeth, draw_lip_line, draw_mouth_interior, opening_mask, polygon_mask, soft_stroke,
+                        window)
 from ..errors import FacepaintError
 from ..hide import FALLBACKS, hide_face
 from ..render import face_box, rasterize_face, sample_texture
@@ -739,18 +740,14 @@ class Anonymize(Mode):
     @staticmethod
     def _draw_closed_lid(drawn, points, contour, shape, darkness: float = 0.6) -> None:
         """The dark line where a closed eye's lashes meet, corner to corner (``drawn`` in place)."""
-        import cv2
-
         line = (points[contour[:9], :2] + points[contour[8:17], :2][::-1]) / 2  # lower lid + upper
         width = float(np.linalg.norm(line[-1] - line[0]))
         win = window(line, list(range(len(line))), shape, pad=4) if width >= 4 else None
         if win is None:
             return
         ys, xs, local = win
-        stroke = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
-        cv2.polylines(stroke, [np.round(local * 4).astype(np.int32)], False, 1.0, max(1, round(width / 12)),
-                      cv2.LINE_AA, shift=2)
-        stroke = np.clip(cv2.GaussianBlur(stroke, (0, 0), max(0.6, width / 40)), 0, 1)
+        stroke = soft_stroke((ys.stop - ys.start, xs.stop - xs.start), local, max(1, round(width / 12)),
+                             max(0.6, width / 40))
         drawn[ys, xs] *= (1 - darkness * stroke)[..., None]
 
     @staticmethod
