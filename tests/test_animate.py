@@ -162,14 +162,14 @@ def test_warp_of_a_turned_face_does_not_fold_at_its_far_cheek():
     assert steps.min() > -1.0
 
 
-def face_with_irises() -> np.ndarray:
+def face_with_irises(iris_share: float = 0.1) -> np.ndarray:
     """A frontal canonical face (478 landmarks): the mesh has no irises, so each eye gets a ring
-    at its middle."""
+    at its middle (its radius ``iris_share`` of the eye's width)."""
     face = turned_face(0, scale=14.0)
     irises = []
     for eye in (RIGHT_EYE, LEFT_EYE):
         centre = face[eye[:-1]].mean(0)
-        r = 0.1 * np.linalg.norm(face[eye[0], :2] - face[eye[8], :2])
+        r = iris_share * np.linalg.norm(face[eye[0], :2] - face[eye[8], :2])
         irises += [centre] + [centre + [dx, dy, 0] for dx, dy in ((r, 0), (0, -r), (-r, 0), (0, r))]
     return np.concatenate([face, np.array(irises, np.float32)])
 
@@ -368,3 +368,72 @@ def test_a_driver_found_late_leaves_no_mosaic_on_the_portrait(astronaut):
         shown = canvas.copy()
         engine.mode.conceal(shown, Face(track_id=1, box=np.array([50, 50, 200, 200], np.float32), score=1.0))
     assert (shown == canvas).all()
+
+
+def painted_eyes(iris_share: float = 0.2):
+    """A frontal face's landmarks (``face_with_irises``) and a picture of it: grey skin, white eye
+    openings, dark irises."""
+    import cv2
+
+    from facepaint.features import polygon_mask
+
+    landmarks = face_with_irises(iris_share)
+    picture = np.full((512, 512, 3), 150, np.uint8)
+    for eye, centre in ((RIGHT_EYE, 468), (LEFT_EYE, 473)):
+        opening = polygon_mask(landmarks[eye, :2], (512, 512)) > 0.5
+        picture[opening] = 230
+        iris = np.zeros((512, 512), np.uint8)
+        radius = np.linalg.norm(landmarks[centre + 1, :2] - landmarks[centre, :2])
+        cv2.circle(iris, tuple(int(round(v)) for v in landmarks[centre, :2]), int(round(radius)), 1, -1)
+        picture[(iris > 0) & opening] = 40
+    return landmarks, picture
+
+
+def test_an_iris_slides_whole_over_the_white():
+    """The gaze moves the iris as a rigid disc: lifted out of the picture (the white filled in
+    behind it), pasted where the gaze puts it, the same size; none of it stays behind."""
+    from facepaint.features import polygon_mask
+    from facepaint.irises import IrisSprites
+
+    landmarks, picture = painted_eyes()
+    irises = IrisSprites(picture, landmarks)
+    eye = RIGHT_EYE
+    import cv2
+
+    opening = polygon_mask(landmarks[eye, :2], (512, 512))
+    inside = cv2.erode(opening, np.ones((3, 3), np.uint8)) > 0.99
+    assert irises.clean[inside].min() > 170  # the white (the iris: 40)
+    assert irises.clean[opening > 0].min() > 100  # no iris left in it, not even along the lids
+    near = cv2.dilate(sum(polygon_mask(landmarks[e, :2], (512, 512)) for e in (RIGHT_EYE, LEFT_EYE)),
+                      np.ones((5, 5), np.uint8)) > 0
+    assert irises.clean[~near].tolist() == picture[~near].tolist()  # nothing else touched
+
+    width = np.linalg.norm(landmarks[eye[0], :2] - landmarks[eye[8], :2])
+    moved = landmarks.copy()
+    moved[468:473, 0] += 0.15 * width
+    out = irises.clean.copy()
+    irises.draw(out, moved)
+    dark = (out[..., 0] < 100) & inside
+    before = (picture[..., 0] < 100) & inside
+    ys, xs = np.nonzero(dark)
+    ys0, xs0 = np.nonzero(before)
+    assert xs.mean() - xs0.mean() == pytest.approx(0.15 * width, abs=1.0)  # the whole iris moved
+    assert ys.mean() == pytest.approx(ys0.mean(), abs=0.5)
+    assert 0.8 < dark.sum() / before.sum() < 1.25  # the same size, not smeared or squeezed
+
+    unmoved = irises.clean.copy()
+    irises.draw(unmoved, landmarks)  # no gaze change: the eye as the picture shows it
+    assert np.abs(unmoved.astype(int) - picture.astype(int)).mean() < 0.3
+
+
+def test_an_iris_is_hidden_by_closed_lids():
+    from facepaint.irises import IrisSprites
+
+    landmarks, picture = painted_eyes()
+    irises = IrisSprites(picture, landmarks)
+    closed = right_eye_closed(landmarks, 1.0)
+    out = irises.clean.copy()
+    irises.draw(out, closed)
+    x0, x1 = int(landmarks[33, 0]), int(landmarks[133, 0])
+    y0, y1 = int(landmarks[159, 1]) - 2, int(landmarks[145, 1]) + 2
+    assert (out[y0:y1, x0:x1, 0] < 100).sum() == 0

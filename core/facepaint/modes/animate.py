@@ -8,7 +8,9 @@ Per driving frame:
 2. ``retarget.Retargeter`` applies them to the portrait's own landmarks: the portrait keeps its
    face shape and identity, and smiles, blinks, opens its mouth and turns as the driver does;
 3. ``warp.LandmarkWarp`` moves the portrait's pixels with its landmarks (piecewise affine), with
-   two rings around the face so hair, neck and background follow smoothly;
+   two rings around the face so hair, neck and background follow smoothly; it warps the picture
+   with its irises lifted out, and ``irises.IrisSprites`` pastes each iris, whole, where the gaze
+   puts it, cut off by the lids (warped along, an iris smeared into the white it left);
 4. what the portrait never showed is drawn: the mouth interior (dark, teeth) where the lips part
    wider than in the picture. Closing eyes need nothing: the lids are stretched over them.
 
@@ -22,6 +24,7 @@ import numpy as np
 from ..draw import FACE_OVAL, LEFT_BROW, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_BROW, RIGHT_EYE
 from ..errors import FacepaintError
 from ..features import ENAMEL, bared_teeth, draw_mouth_interior, polygon_mask
+from ..irises import IrisSprites
 from ..retarget import Retargeter
 from ..types import Face, Frame
 from ..warp import LandmarkWarp
@@ -106,6 +109,7 @@ class Animate(Mode):
         self.portrait_face = face
         self.retarget = Retargeter(face.landmarks, expression=expression, motion=motion, gaze=gaze)
         self.warp = LandmarkWarp(face.landmarks, self.canvas.shape[:2])
+        self.irises = IrisSprites(self.canvas, face.landmarks)
         self.neutral_frame = neutral_frame
         self.driver_track: int | None = None
         self._last = face.landmarks
@@ -165,7 +169,8 @@ class Animate(Mode):
 
     def draw(self, target: np.ndarray) -> np.ndarray:
         """The portrait with its landmarks moved to ``target``."""
-        out = self.warp(self.canvas, target)
+        out = self.warp(self.irises.clean, target)
+        self.irises.draw(out, target)
         points = target[:, :2]
         # The lips part wider than the picture shows: what lies behind is drawn, never stretched lip.
         # A narrow gap is only shadow; from TEETH_FROM of the face height, teeth too (features.py).

@@ -1,0 +1,203 @@
+"""A portrait's irises as rigid discs that turn in the eye, for animating a picture.
+
+The warp alone moved an iris by stretching the white on one side of it and squeezing it on the
+other: the iris smeared into the white it left (a grey streak beside it), and MediaPipe read an
+iris moved 0.15 eye widths as moved 0.05, even on a photo. A real eye turns: the iris slides over
+the white, whole, and the lids cut it off. So, once per portrait (``IrisSprites``):
+
+- each iris (the ellipse of its landmarks' ring, a little wider to take the dark limbus) is cut
+  out of the picture; where the lids covered part of it, the part mirrored across its middle (or
+  its mean colour) stands in;
+- the picture's eyes are cleaned: inside each opening, the iris's pixels are filled with a smooth
+  mean of the white around it (its brightest quarter: the lashes would bleed in), and where the
+  iris crosses the opening's outline, with the outline on either side of it.
+
+Per frame (``IrisSprites.draw``), after the warp of the cleaned picture: each iris is pasted at
+its moved centre, turned with its eye's corners, scaled along the eye as the eye's width changes
+and across it as the face's size does, and clipped by the moved opening.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from .draw import LEFT_EYE, RIGHT_EYE
+from .features import polygon_mask, window
+from .mesh import similarity_fit
+from .retarget import stable_points
+
+# (opening contour, iris centre, iris ring, outer corner, inner corner)
+EYES = ((RIGHT_EYE, 468, (469, 470, 471, 472), 33, 133), (LEFT_EYE, 473, (474, 475, 476, 477), 263, 362))
+LIMBUS = 1.15  # the iris cut out, x its landmarks' ring: the ring sits inside the dark limbus
+
+
+@dataclass
+class _Sprite:
+    contour: list[int]
+    centre: int
+    corners: tuple[int, int]
+    origin: np.ndarray  # (2,) the iris centre in the portrait (px)
+    span: np.ndarray  # (2,) outer -> inner corner in the portrait (px)
+    patch: np.ndarray  # (2R+1, 2R+1, 3) float32, the iris's colours, centred on ``origin``
+    alpha: np.ndarray  # (2R+1, 2R+1) float32, soft ellipse
+
+
+class _Ellipse(NamedTuple):
+    """An iris as the picture shows it: a turned eye's is narrower along the eye than across."""
+    centre: np.ndarray  # (2,) x, y
+    axis: np.ndarray  # (2,) unit vector along the ring's first and third points
+    along: float  # radii
+    across: float
+
+    def grown(self, factor: float, extra: float = 0.0) -> "_Ellipse":
+        return _Ellipse(self.centre, self.axis, self.along * factor + extra, self.across * factor + extra)
+
+    def shifted(self, offset: np.ndarray) -> "_Ellipse":
+        return _Ellipse(self.centre - offset, self.axis, self.along, self.across)
+
+    def mask(self, shape: tuple[int, int]) -> np.ndarray:
+        """Soft (about a pixel's ramp at the edge)."""
+        ys, xs = np.mgrid[:shape[0], :shape[1]].astype(np.float32)
+        dx, dy = xs - self.centre[0], ys - self.centre[1]
+        u = dx * self.axis[0] + dy * self.axis[1]
+        v = -dx * self.axis[1] + dy * self.axis[0]
+        radius = np.hypot(u / max(self.along, 1e-3), v / max(self.across, 1e-3))
+        return np.clip(0.5 - (radius - 1.0) * min(self.along, self.across), 0.0, 1.0)
+
+
+def _iris_ellipse(points: np.ndarray, centre: int, ring: tuple[int, ...]) -> _Ellipse:
+    """The ring's four points: two along the eye (first, third), two across it."""
+    along = points[ring[0]] - points[ring[2]]
+    across = points[ring[1]] - points[ring[3]]
+    length = float(np.linalg.norm(along))
+    axis = along / length if length > 1e-6 else np.array([1.0, 0.0], np.float32)
+    return _Ellipse(points[centre].astype(np.float32), axis.astype(np.float32), length / 2,
+                    float(np.linalg.norm(across)) / 2)
+
+
+def _fill_from(patch: np.ndarray, hole: np.ndarray, known: np.ndarray, reach: float, brighter: bool) -> None:
+    """In place: ``hole`` filled with a smooth mean of the ``known`` pixels around it (normalised
+    convolution, ``reach`` px); ``brighter``: of their brightest quarter only. Around an eye's
+    opening that is its white and the white's shading without lashes or lids (taken in row by row,
+    they drew grey streaks across the white; the median half of a turned eye, whose white MediaPipe's
+    contour leaves partly outside, was grey)."""
+    import cv2
+
+    luma = patch @ np.array([0.299, 0.587, 0.114], np.float32)
+    if not known.any():
+        return
+    weight = (known & (luma >= np.percentile(luma[known], 75)) if brighter else known).astype(np.float32)
+    blurred = cv2.GaussianBlur(patch * weight[..., None], (0, 0), reach)
+    norm = cv2.GaussianBlur(weight, (0, 0), reach)[..., None]
+    mean = patch[weight > 0].mean(0)
+    fill = np.where(norm > 1e-3, blurred / np.maximum(norm, 1e-3), mean)
+    patch[hole] = fill[hole]
+
+
+class IrisSprites:
+    """Built once from a portrait (RGB uint8) and its landmarks (478, with irises)."""
+
+    def __init__(self, picture: np.ndarray, landmarks: np.ndarray):
+        import cv2
+
+        self.clean = picture.copy()  # the picture with its irises lifted out of the eyes
+        self.sprites: list[_Sprite] = []
+        if len(landmarks) < 478:
+            return
+        points = landmarks[:, :2].astype(np.float32)
+        self._stable = stable_points()
+        self._stable_points = points[self._stable].astype(np.float64)
+        for contour, centre, ring, outer, inner in EYES:
+            iris = _iris_ellipse(points, centre, ring).grown(LIMBUS)
+            if min(iris.along, iris.across) < 1.0:
+                continue
+            reach = int(np.ceil(max(iris.along, iris.across))) + 2
+            cx, cy = points[centre]
+            size = 2 * reach + 1
+            # The iris's colours, from the picture (border-replicated where it runs off the picture).
+            patch = cv2.getRectSubPix(picture, (size, size), (float(cx), float(cy))).astype(np.float32)
+            corner = np.array([cx - reach, cy - reach], np.float32)
+            local = points - corner
+            alpha = iris.shifted(corner).mask((size, size))
+            seen = polygon_mask(local[contour], (size, size)) > 0.5
+            inside = alpha > 0
+            if not (seen & inside).any():
+                continue  # an eye closed in the picture: no iris to move
+            # Under the lids: the visible part mirrored across the disc's middle row, else its mean.
+            mirror_y = np.clip(np.round(2 * local[centre, 1] - np.arange(size)).astype(int), 0, size - 1)
+            mirrored, mirrored_seen = patch[mirror_y], seen[mirror_y]
+            hidden = inside & ~seen
+            use_mirror = hidden & mirrored_seen
+            patch[use_mirror] = mirrored[use_mirror]
+            mean = patch[inside & seen].mean(0)
+            patch[hidden & ~mirrored_seen] = mean
+            self.sprites.append(_Sprite(contour, centre, (outer, inner), points[centre].copy(),
+                                        points[inner] - points[outer], patch, alpha))
+            self._lift(points, contour, iris)
+
+    def _lift(self, points: np.ndarray, contour: list[int], iris: _Ellipse) -> None:
+        """Fill the iris inside its opening with the white around it."""
+        import cv2
+
+        win = window(points, contour, self.clean.shape[:2], pad=2)
+        if win is None:
+            return
+        ys, xs, local = win
+        shape = (ys.stop - ys.start, xs.stop - xs.start)
+        opening = polygon_mask(local[contour], shape)
+        disc = iris.grown(1.0, 1.0).shifted(np.array([xs.start, ys.start], np.float32)).mask(shape)
+        patch = self.clean[ys, xs].astype(np.float32)
+        kernel = np.ones((3, 3), np.uint8)
+        # Inside the opening (a pixel in from its outline, softly): the white.
+        inner = cv2.GaussianBlur(cv2.erode(opening, kernel), (0, 0), 0.7)
+        # Along the outline, where the iris crosses it: the outline from either side. Left as it
+        # was, the iris's edge stayed on the lids as dark specks when it moved away; filled with the
+        # white, the white ran over the lids where MediaPipe's contour lies past it (the Pearl Earring).
+        band = np.clip(cv2.dilate(opening, kernel) - inner, 0.0, 1.0)
+        reach = max(1.0, min(iris.along, iris.across) / 2)
+        around = cv2.dilate(opening, np.ones((5, 5), np.uint8)) > 0.99
+        for part, known, brighter in ((band, band > 0.99, False), (inner, around, True)):
+            hole = disc * part
+            fill = patch.copy()
+            _fill_from(fill, hole > 0, known & (disc < 0.01), reach, brighter)
+            patch += hole[..., None] * (fill - patch)
+        self.clean[ys, xs] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
+
+    def draw(self, out: np.ndarray, landmarks: np.ndarray) -> None:
+        """In place: each iris at ``landmarks``' iris centre, turned and scaled as its eye's
+        corners are, inside the opening that ``landmarks``' lids leave."""
+        import cv2
+
+        points = landmarks[:, :2].astype(np.float32)
+        for s in self.sprites:
+            win = window(points, s.contour, out.shape[:2], pad=2)
+            if win is None:
+                continue
+            ys, xs, local = win
+            shape = (ys.stop - ys.start, xs.stop - xs.start)
+            opening = polygon_mask(local[s.contour], shape)
+            # The portrait's eye (corner to corner) to this one: along it, as its width changes (a
+            # turn narrows the far eye and its iris); across it, as the face's size does.
+            span = points[s.corners[1]] - points[s.corners[0]]
+            along = float(np.linalg.norm(span) / max(np.linalg.norm(s.span), 1e-6))
+            across = similarity_fit(self._stable_points, points[self._stable].astype(np.float64))[0]
+            if opening.sum() < 0.15 * float(s.alpha.sum()) * along * across:
+                continue  # closed: the lids' antialiased sliver would show a dark line of iris
+            opening = cv2.GaussianBlur(opening, (0, 0), 0.6)
+            e_p = s.span / max(float(np.linalg.norm(s.span)), 1e-6)
+            e_t = span / max(float(np.linalg.norm(span)), 1e-6)
+            n_p, n_t = np.array([-e_p[1], e_p[0]]), np.array([-e_t[1], e_t[0]])
+            linear = along * np.outer(e_t, e_p) + across * np.outer(n_t, n_p)
+            half = (s.patch.shape[0] - 1) / 2
+            target = local[s.centre]
+            # patch (u, v) -> window (x, y): target + linear @ ((u, v) - half)
+            matrix = np.hstack([linear, (target - linear @ np.array([half, half]))[:, None]]).astype(np.float32)
+            size = (shape[1], shape[0])
+            colours = cv2.warpAffine(s.patch, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            alpha = cv2.warpAffine(s.alpha, matrix, size, flags=cv2.INTER_LINEAR, borderValue=0)
+            alpha = (alpha * opening)[..., None]
+            region = out[ys, xs].astype(np.float32)
+            out[ys, xs] = np.clip(region + alpha * (colours - region) + 0.5, 0, 255).astype(np.uint8)
