@@ -437,3 +437,24 @@ def test_an_iris_is_hidden_by_closed_lids():
     x0, x1 = int(landmarks[33, 0]), int(landmarks[133, 0])
     y0, y1 = int(landmarks[159, 1]) - 2, int(landmarks[145, 1]) + 2
     assert (out[y0:y1, x0:x1, 0] < 100).sum() == 0
+
+
+def test_a_black_and_white_portrait_opens_a_grey_mouth(astronaut):
+    """A black-and-white portrait (the Yale photos) keeps no colour when it opens its mouth: the
+    drawn interior, its shadow and teeth, are grey like the rest (they were red)."""
+    from facepaint.modes.animate import Animate
+    from facepaint.draw import LIPS_INNER
+
+    grey = np.repeat((astronaut @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None], 3, axis=2)
+    for picture, coloured in ((grey, False), (astronaut, True)):
+        mode = Animate(portrait=picture, size=512)
+        target = mode.portrait_face.landmarks.copy()
+        height = np.linalg.norm(target[10, :2] - target[152, :2])
+        lower_lip_and_chin = [14, 87, 178, 88, 95, 317, 402, 318, 324, 17, 84, 314, 152]
+        target[lower_lip_and_chin, 1] += 0.08 * height  # the jaw drops: the lips part
+        out = mode.draw(target).astype(int)
+        x0, y0 = target[LIPS_INNER, :2].min(0).astype(int)
+        x1, y1 = target[LIPS_INNER, :2].max(0).astype(int)
+        mouth = out[y0:y1, x0:x1]
+        spread = np.ptp(mouth, axis=2).max()
+        assert (spread > 10) if coloured else (spread <= 2), spread

@@ -118,6 +118,8 @@ class Animate(Mode):
         self._enamel = teeth_colour(self.canvas, face.landmarks, self._light)
         self._face_height = float(np.linalg.norm(face.landmarks[10, :2] - face.landmarks[152, :2]))
         self._portrait_gap = self._lip_gap(face.landmarks)
+        # A black-and-white picture (the Yale photos, an etching) stays one: its drawn mouth was red.
+        self._grey = bool((np.ptp(self.canvas.astype(np.int16), axis=2) <= 2).all())
         self._bared = 1.0  # how far the driver's lips draw back off the teeth (features.bared_teeth)
         self.stats = {"animated": 0, "held": 0}
 
@@ -186,6 +188,8 @@ class Animate(Mode):
 
                 mouth = cv2.GaussianBlur(mouth, (0, 0), 0.7)[..., None]
                 drawn += mouth * (np.array([55, 22, 24], np.float32) * self._light - drawn)
+            if self._grey:
+                drawn[:] = (drawn @ LUMA)[..., None]
             out = np.clip(drawn + 0.5, 0, 255).astype(np.uint8)
         return out
 
