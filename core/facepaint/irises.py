@@ -39,9 +39,8 @@ class _Sprite:
     contour: list[int]
     centre: int
     corners: tuple[int, int]
-    origin: np.ndarray  # (2,) the iris centre in the portrait (px)
     span: np.ndarray  # (2,) outer -> inner corner in the portrait (px)
-    patch: np.ndarray  # (2R+1, 2R+1, 3) float32, the iris's colours, centred on ``origin``
+    patch: np.ndarray  # (2R+1, 2R+1, 3) float32, the iris's colours, centred on its centre
     alpha: np.ndarray  # (2R+1, 2R+1) float32, soft ellipse
 
 
@@ -126,7 +125,7 @@ class IrisSprites:
             inside = alpha > 0
             if not (seen & inside).any():
                 continue  # an eye closed in the picture: no iris to move
-            # Under the lids: the visible part mirrored across the disc's middle row, else its mean.
+            # Under the lids: the visible part mirrored across its middle row, else its mean.
             mirror_y = np.clip(np.round(2 * local[centre, 1] - np.arange(size)).astype(int), 0, size - 1)
             mirrored, mirrored_seen = patch[mirror_y], seen[mirror_y]
             hidden = inside & ~seen
@@ -134,8 +133,7 @@ class IrisSprites:
             patch[use_mirror] = mirrored[use_mirror]
             mean = patch[inside & seen].mean(0)
             patch[hidden & ~mirrored_seen] = mean
-            self.sprites.append(_Sprite(contour, centre, (outer, inner), points[centre].copy(),
-                                        points[inner] - points[outer], patch, alpha))
+            self.sprites.append(_Sprite(contour, centre, (outer, inner), points[inner] - points[outer], patch, alpha))
             self._lift(points, contour, iris)
 
     def _lift(self, points: np.ndarray, contour: list[int], iris: _Ellipse) -> None:
@@ -167,11 +165,15 @@ class IrisSprites:
         self.clean[ys, xs] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
 
     def draw(self, out: np.ndarray, landmarks: np.ndarray) -> None:
-        """In place: each iris at ``landmarks``' iris centre, turned and scaled as its eye's
-        corners are, inside the opening that ``landmarks``' lids leave."""
+        """In place: each iris at ``landmarks``' iris centre, turned with its eye, scaled along it
+        as the eye's width changes (a turn narrows the far eye and its iris) and across it as the
+        face's size does, inside the opening that ``landmarks``' lids leave."""
         import cv2
 
         points = landmarks[:, :2].astype(np.float32)
+        if not self.sprites:
+            return
+        across = similarity_fit(self._stable_points, points[self._stable].astype(np.float64))[0]
         for s in self.sprites:
             win = window(points, s.contour, out.shape[:2], pad=2)
             if win is None:
@@ -179,11 +181,8 @@ class IrisSprites:
             ys, xs, local = win
             shape = (ys.stop - ys.start, xs.stop - xs.start)
             opening = polygon_mask(local[s.contour], shape)
-            # The portrait's eye (corner to corner) to this one: along it, as its width changes (a
-            # turn narrows the far eye and its iris); across it, as the face's size does.
-            span = points[s.corners[1]] - points[s.corners[0]]
+            span = points[s.corners[1]] - points[s.corners[0]]  # the eye, corner to corner
             along = float(np.linalg.norm(span) / max(np.linalg.norm(s.span), 1e-6))
-            across = similarity_fit(self._stable_points, points[self._stable].astype(np.float64))[0]
             if opening.sum() < 0.15 * float(s.alpha.sum()) * along * across:
                 continue  # closed: the lids' antialiased sliver would show a dark line of iris
             opening = cv2.GaussianBlur(opening, (0, 0), 0.6)
