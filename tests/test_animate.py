@@ -392,14 +392,14 @@ def painted_eyes(iris_share: float = 0.2):
 def test_an_iris_slides_whole_over_the_white():
     """The gaze moves the iris as a rigid disc: lifted out of the picture (the white filled in
     behind it), pasted where the gaze puts it, the same size; none of it stays behind."""
+    import cv2
+
     from facepaint.features import polygon_mask
     from facepaint.irises import IrisSprites
 
     landmarks, picture = painted_eyes()
     irises = IrisSprites(picture, landmarks)
     eye = RIGHT_EYE
-    import cv2
-
     opening = polygon_mask(landmarks[eye, :2], (512, 512))
     inside = cv2.erode(opening, np.ones((3, 3), np.uint8)) > 0.99
     assert irises.clean[inside].min() > 170  # the white (the iris: 40)

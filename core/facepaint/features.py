@@ -14,6 +14,7 @@ from .draw import LIPS_INNER
 UPPER_INNER_LIP = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
 LOWER_INNER_LIP = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
 ENAMEL = np.array([228, 222, 210], np.float32)  # RGB of teeth at a light level of 1: a natural ivory
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB -> grey (Rec. 601, as OpenCV's)
 # Teeth show in full from this much smile or raised upper lip (blendshapes) on; below it the lips
 # hang over them. Full teeth in every open mouth turned a surprised face's dark mouth into a white
 # bar (the emotion model read several as angry). Emotion kept over all stills stayed 73.4%: kept

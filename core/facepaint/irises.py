@@ -25,12 +25,13 @@ from typing import NamedTuple
 import numpy as np
 
 from .draw import LEFT_EYE, RIGHT_EYE
-from .features import polygon_mask, window
+from .features import LUMA, opening_mask, polygon_mask
 from .mesh import similarity_fit
-from .retarget import stable_points
+from .retarget import EYES as IRIS_AND_CORNERS, stable_points
 
-# (opening contour, iris centre, iris ring, outer corner, inner corner)
-EYES = ((RIGHT_EYE, 468, (469, 470, 471, 472), 33, 133), (LEFT_EYE, 473, (474, 475, 476, 477), 263, 362))
+# (opening contour, iris centre, iris ring: the next four points, outer corner, inner corner)
+EYES = tuple((contour, centre, tuple(range(centre + 1, centre + 5)), outer, inner)
+             for contour, (centre, outer, inner) in zip((RIGHT_EYE, LEFT_EYE), IRIS_AND_CORNERS))
 LIMBUS = 1.15  # the iris cut out, x its landmarks' ring: the ring sits inside the dark limbus
 
 
@@ -85,7 +86,7 @@ def _fill_from(patch: np.ndarray, hole: np.ndarray, known: np.ndarray, reach: fl
     contour leaves partly outside, was grey)."""
     import cv2
 
-    luma = patch @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = patch @ LUMA
     if not known.any():
         return
     weight = (known & (luma >= np.percentile(luma[known], 75)) if brighter else known).astype(np.float32)
@@ -140,12 +141,10 @@ class IrisSprites:
         """Fill the iris inside its opening with the white around it."""
         import cv2
 
-        win = window(points, contour, self.clean.shape[:2], pad=2)
-        if win is None:
+        found = opening_mask(points, contour, self.clean.shape[:2], min_area=0.0)
+        if found is None:
             return
-        ys, xs, local = win
-        shape = (ys.stop - ys.start, xs.stop - xs.start)
-        opening = polygon_mask(local[contour], shape)
+        ys, xs, _, shape, opening = found
         disc = iris.grown(1.0, 1.0).shifted(np.array([xs.start, ys.start], np.float32)).mask(shape)
         patch = self.clean[ys, xs].astype(np.float32)
         kernel = np.ones((3, 3), np.uint8)
@@ -170,21 +169,19 @@ class IrisSprites:
         face's size does, inside the opening that ``landmarks``' lids leave."""
         import cv2
 
-        points = landmarks[:, :2].astype(np.float32)
         if not self.sprites:
             return
+        points = landmarks[:, :2].astype(np.float32)
         across = similarity_fit(self._stable_points, points[self._stable].astype(np.float64))[0]
         for s in self.sprites:
-            win = window(points, s.contour, out.shape[:2], pad=2)
-            if win is None:
-                continue
-            ys, xs, local = win
-            shape = (ys.stop - ys.start, xs.stop - xs.start)
-            opening = polygon_mask(local[s.contour], shape)
             span = points[s.corners[1]] - points[s.corners[0]]  # the eye, corner to corner
             along = float(np.linalg.norm(span) / max(np.linalg.norm(s.span), 1e-6))
-            if opening.sum() < 0.15 * float(s.alpha.sum()) * along * across:
-                continue  # closed: the lids' antialiased sliver would show a dark line of iris
+            # Closed (less than 15% of the iris's area open): the lids' antialiased sliver would
+            # show a dark line of iris.
+            found = opening_mask(points, s.contour, out.shape[:2], 0.15 * float(s.alpha.sum()) * along * across)
+            if found is None:
+                continue
+            ys, xs, local, shape, opening = found
             opening = cv2.GaussianBlur(opening, (0, 0), 0.6)
             e_p = s.span / max(float(np.linalg.norm(s.span)), 1e-6)
             e_t = span / max(float(np.linalg.norm(span)), 1e-6)

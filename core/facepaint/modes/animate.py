@@ -23,7 +23,7 @@ import numpy as np
 
 from ..draw import FACE_OVAL, LEFT_BROW, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_BROW, RIGHT_EYE
 from ..errors import FacepaintError
-from ..features import ENAMEL, bared_teeth, draw_mouth_interior, polygon_mask
+from ..features import ENAMEL, LUMA, bared_teeth, draw_mouth_interior, polygon_mask
 from ..irises import IrisSprites
 from ..retarget import Retargeter
 from ..types import Face, Frame
@@ -32,7 +32,6 @@ from . import Mode, register_mode
 
 CROPS = ("face", "full")
 TEETH_FROM = 0.02  # lips parted by this share of the face height show teeth (a sneer, a smile, speech)
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def portrait_canvas(image: np.ndarray, box: np.ndarray | None, size: int, crop: str) -> np.ndarray:
