@@ -426,6 +426,34 @@ def test_an_iris_slides_whole_over_the_white():
     assert np.abs(unmoved.astype(int) - picture.astype(int)).mean() < 0.3
 
 
+def test_an_iris_glanced_past_the_corner_stays_in_the_eye():
+    """A portrait that already looks to one side, driven by a glance the same way, is asked for an
+    iris beyond its eye's corner: it stops with its edge near the corner, still seen (it slid out of
+    sight and left a blank white eye: the Pearl Earring)."""
+    import cv2
+
+    from facepaint.features import polygon_mask
+    from facepaint.irises import CORNER_MARGIN, IrisSprites
+
+    landmarks, picture = painted_eyes()
+    irises = IrisSprites(picture, landmarks)
+    opening = polygon_mask(landmarks[RIGHT_EYE, :2], (512, 512))
+    inside = cv2.erode(opening, np.ones((3, 3), np.uint8)) > 0.99
+    before = ((picture[..., 0] < 100) & inside).sum()
+    outer, inner = landmarks[33, :2], landmarks[133, :2]
+    radius = np.linalg.norm(landmarks[469, :2] - landmarks[471, :2]) / 2
+    for past in (outer, inner):
+        moved = landmarks.copy()
+        moved[468:473, :2] += past + 0.3 * (past - (outer + inner) / 2) - landmarks[468, :2]
+        out = irises.clean.copy()
+        irises.draw(out, moved)
+        dark = (out[..., 0] < 100) & inside
+        assert dark.sum() > 0.3 * before  # a good part of the iris shows (past the corner: 10%)
+        ys, xs = np.nonzero(dark)
+        centre = np.array([xs.mean(), ys.mean()])
+        assert np.linalg.norm(centre - past) > 0.5 * CORNER_MARGIN * radius  # held inside the corner
+
+
 def test_an_iris_is_hidden_by_closed_lids():
     from facepaint.irises import IrisSprites
 

@@ -14,7 +14,8 @@ the white, whole, and the lids cut it off. So, once per portrait (``IrisSprites`
 
 Per frame (``IrisSprites.draw``), after the warp of the cleaned picture: each iris is pasted at
 its moved centre, turned with its eye's corners, scaled along the eye as the eye's width changes
-and across it as the face's size does, and clipped by the moved opening.
+and across it as the face's size does, kept inside the eye's corners, and clipped by the moved
+opening.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ from .retarget import EYES as IRIS_AND_CORNERS, stable_points
 EYES = tuple((contour, centre, tuple(range(centre + 1, centre + 5)), outer, inner)
              for contour, (centre, outer, inner) in zip((RIGHT_EYE, LEFT_EYE), IRIS_AND_CORNERS))
 LIMBUS = 1.15  # the iris cut out, x its landmarks' ring: the ring sits inside the dark limbus
+# An iris's centre stays this many of its radii inside its eye's corners. A portrait that already
+# looks to one side (the Pearl Earring), driven by a glance the same way, slid its iris past the
+# corner: a blank white eye. A real eye turned all the way shows the iris at the corner, its edge
+# a little under it. (1.0 read the same; the Pearl's gaze figures were 0.01-0.03 lower.)
+CORNER_MARGIN = 0.8
 
 
 @dataclass
@@ -43,6 +49,7 @@ class _Sprite:
     span: np.ndarray  # (2,) outer -> inner corner in the portrait (px)
     patch: np.ndarray  # (2R+1, 2R+1, 3) float32, the iris's colours, centred on its centre
     alpha: np.ndarray  # (2R+1, 2R+1) float32, soft ellipse
+    radius: float  # the iris's radius along the eye in the portrait (its landmarks' ring, px)
 
 
 class _Ellipse(NamedTuple):
@@ -97,6 +104,18 @@ def _fill_from(patch: np.ndarray, hole: np.ndarray, known: np.ndarray, reach: fl
     patch[hole] = fill[hole]
 
 
+def _inside_corners(centre: np.ndarray, outer: np.ndarray, span: np.ndarray, margin: float) -> np.ndarray:
+    """``centre`` moved along the eye (``outer`` corner + ``span`` reaches the inner one) so it lies
+    at least ``margin`` inside both corners (an eye narrower than two margins: at its middle)."""
+    length = float(np.linalg.norm(span))
+    if length < 1e-6:
+        return centre
+    axis = span / length
+    t = float((centre - outer) @ axis)
+    wanted = length / 2 if length <= 2 * margin else float(np.clip(t, margin, length - margin))
+    return centre + (wanted - t) * axis
+
+
 class IrisSprites:
     """Built once from a portrait (RGB uint8) and its landmarks (478, with irises)."""
 
@@ -134,7 +153,8 @@ class IrisSprites:
             patch[use_mirror] = mirrored[use_mirror]
             mean = patch[inside & seen].mean(0)
             patch[hidden & ~mirrored_seen] = mean
-            self.sprites.append(_Sprite(contour, centre, (outer, inner), points[inner] - points[outer], patch, alpha))
+            self.sprites.append(_Sprite(contour, centre, (outer, inner), points[inner] - points[outer], patch, alpha,
+                                        iris.along / LIMBUS))
             self._lift(points, contour, iris)
 
     def _lift(self, points: np.ndarray, contour: list[int], iris: _Ellipse) -> None:
@@ -188,7 +208,7 @@ class IrisSprites:
             n_p, n_t = np.array([-e_p[1], e_p[0]]), np.array([-e_t[1], e_t[0]])
             linear = along * np.outer(e_t, e_p) + across * np.outer(n_t, n_p)
             half = (s.patch.shape[0] - 1) / 2
-            target = local[s.centre]
+            target = _inside_corners(local[s.centre], local[s.corners[0]], span, CORNER_MARGIN * s.radius * along)
             # patch (u, v) -> window (x, y): target + linear @ ((u, v) - half)
             matrix = np.hstack([linear, (target - linear @ np.array([half, half]))[:, None]]).astype(np.float32)
             size = (shape[1], shape[0])
