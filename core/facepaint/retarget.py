@@ -90,12 +90,15 @@ class Retargeter:
     portrait that already looks to one side, like the Mona Lisa, has no room left to look further,
     so its eyes stuck in the corner and the driver's glances were lost; 0.5, the default, keeps half
     the portrait's own look); ``turn_knee``: beyond this yaw (degrees) a turn that would
-    show more of the side the picture never showed follows at ``beyond_knee`` of its angle. The warp
-    can only squeeze the far cheek, so a portrait already turned (the Pearl Earring, 33 degrees)
-    turned on with the driver looked crushed and stopped reading as a face."""
+    show more of the side the picture never showed follows at ``beyond_knee`` of its angle, and
+    never more than ``turn_ceiling`` degrees past the knee (it eases into that). The warp can only
+    squeeze the far cheek, so a portrait already turned (the Pearl Earring, 33 degrees) turned on
+    with the driver looked crushed and stopped reading as a face; softened without a ceiling, a
+    driver turning far away still took her to 43 degrees."""
 
     def __init__(self, portrait_landmarks: np.ndarray, expression: float = 1.0, motion: float = 1.0,
-                 gaze: float = 0.5, turn_knee: float = 35.0, beyond_knee: float = 0.3):
+                 gaze: float = 0.5, turn_knee: float = 35.0, beyond_knee: float = 0.3,
+                 turn_ceiling: float = 3.0):
         self.stable = stable_points()
         self.portrait = fit_pose(portrait_landmarks, self.stable)
         self.expression = expression
@@ -103,6 +106,7 @@ class Retargeter:
         self.gaze = gaze
         self.turn_knee = turn_knee
         self.beyond_knee = beyond_knee
+        self.turn_ceiling = turn_ceiling
         self.reference: Pose3 | None = None
 
     def set_reference(self, driver_landmarks: np.ndarray) -> None:
@@ -162,6 +166,8 @@ class Retargeter:
         if abs(end) <= self.turn_knee or abs(end) <= abs(start):
             return head
         knee = max(self.turn_knee, abs(start))  # a portrait turned further than the knee keeps its own turn
-        wanted = np.sign(end) * (knee + (abs(end) - knee) * self.beyond_knee)
+        # Past the knee: slope beyond_knee at first, levelling off at turn_ceiling (tanh).
+        ceiling = max(self.turn_ceiling, 1e-6)
+        wanted = np.sign(end) * (knee + ceiling * np.tanh((abs(end) - knee) * self.beyond_knee / ceiling))
         share = float(np.clip((wanted - start) / (end - start), 0.0, 1.0)) if end != start else 1.0
         return _scaled_rotation(turn, share) @ own
