@@ -150,3 +150,36 @@ def test_drawing_on_the_render_thread_gives_the_same_frames(astronaut):
         assert all(r.changed for r in results[3:])
     for a, b in zip(outputs[True], outputs[False]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_after_a_gap_in_the_stream_the_face_is_found_where_it_is_now():
+    """A host that skips frames (OBS with a service slower than the camera) can leave seconds
+    between two frames. The face moved meanwhile: it is detected on the frame after the gap and
+    reported there, not at its old box extrapolated by its speed (which flew off into the frame's
+    border, and OBS then held that box over a raw face)."""
+    from fractions import Fraction
+
+    from skimage import data
+
+    from facepaint.detect import box_iou
+
+    wide = np.full((400, 900, 3), 90, np.uint8)
+    face = data.astronaut()[20:220, 150:330]
+
+    def at(x):
+        f = wide.copy()
+        f[100:300, x:x + 180] = face
+        return f
+
+    times = [i / 30 for i in range(8)] + [2.5 + i / 30 for i in range(10)]  # 2.2 s gap after frame 7
+    xs = [60 + 12 * i for i in range(8)] + [600] * 10  # moving right, then found elsewhere
+    with Engine.pipelined("anonymize", 5, device="cpu") as engine:
+        results = []
+        for i, (t, x) in enumerate(zip(times, xs)):
+            results += engine.push(Frame(at(x), index=i, pts=round(t * 1000), time_base=Fraction(1, 1000)))
+        results += engine.flush()
+    assert [r.frame.index for r in results] == list(range(len(times)))
+    (first,) = results[0].faces
+    for r in results[8:]:
+        where = (first.box + np.array([xs[r.frame.index] - xs[0], 0, xs[r.frame.index] - xs[0], 0]))[None]
+        assert box_iou(where, np.stack([f.box for f in r.faces])).max() > 0.6, (r.frame.index, r.faces)

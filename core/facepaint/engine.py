@@ -189,6 +189,7 @@ class Engine:
                 self.mode.conceal(earlier.image, Face(track_id=face.track_id, box=moved, score=face.score,
                                                       detected=False))
                 earlier.changed = True
+                earlier.hidden.append(moved)
 
     def run(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
         for frame in frames:

@@ -16,7 +16,7 @@ from .detect import BackgroundDetector, CenterFaceDetector, Detection, box_iou
 from .landmarks import FaceLandmarker
 from .pose import pose_from_matrix
 from .smooth import FlowPredictor
-from .track import FaceTracker, Track
+from .track import MAX_EXTRAPOLATION_S, FaceTracker, Track
 from .types import Face, Frame
 
 
@@ -106,7 +106,13 @@ class FaceStack:
     def __call__(self, frame: Frame, timer: StageTimer | None = None) -> list[Face]:
         timer = timer or StageTimer()
         image, now = frame.image, frame.time
-        self.tracker.predict(now)
+        step = self.tracker.predict(now)
+        if step > MAX_EXTRAPOLATION_S and self._frames_since_detection is not None:
+            # A gap in the stream (the host skipped frames): its faces may be anywhere. Detect on
+            # this frame at once, as on a stream's first, and drop the detection in flight.
+            self._frames_since_detection, self._submitted_at = None, None
+            self._stream += 1
+            self._previous_grey = None  # nor steady the landmarks by the motion across the gap
         due = (self._need_detection or self._frames_since_detection is None
                or self._frames_since_detection + 1 >= self.detect_every)
         first = self._frames_since_detection is None

@@ -10,8 +10,9 @@ own thread; a client that disconnects frees its engine and its memory. Protocol:
                 "lookback": L, "output": {"format": "BGRA", "width": w, "height": h} (animate only)}
               (or {"op": "error", "message": "..."})
     client -> {"op": "frame", "seq": S, "time": seconds}     the frame's planes are in input slot S % N
-    service <- {"op": "result", "seq": S, "faces": [[x0, y0, x1, y1], ...], "changed": bool, "ms": M}
-              the output planes (same layout) are in output slot S % N. Results come in order, L
+    service <- {"op": "result", "seq": S, "faces": [[x0, y0, x1, y1], ...], "hidden": [[...], ...],
+                "changed": bool, "ms": M}
+              ("hidden": boxes concealed beyond the faces, see FrameResult), the output planes (same layout) are in output slot S % N. Results come in order, L
               frames after their frame (held back so that a face the detector finds late is
               concealed in the frames before it too): the host shows frame S after a delay > L.
     client -> {"op": "status"}  ->  {"op": "status", "clients": C, "frames": F, "fps": R}
@@ -286,6 +287,7 @@ class _Client:
             self.service.count_frame()
             self.send({"op": "result", "seq": done, "changed": result.changed,
                        "faces": [[round(float(v), 1) for v in f.box] for f in result.faces],
+                       "hidden": [[round(float(v), 1) for v in box] for box in result.hidden],
                        "ms": round((time.perf_counter() - start) * 1000, 2)})
         del view
 

@@ -16,6 +16,12 @@ from .detect import Detection, box_iou
 from .smooth import OneEuroFilter, steady_landmarks
 
 
+# Longest step a box is extrapolated by its velocity in one go. A host that skips frames (an OBS
+# service slower than the camera) can leave seconds between two frames: followed at full velocity,
+# a nodding head's box flew off into the frame's border and the face was drawn there, raw.
+MAX_EXTRAPOLATION_S = 0.25
+
+
 class Track:
     """One face followed over time; the tracker owns these, stages read them."""
 
@@ -40,7 +46,7 @@ class Track:
         return float(max(self.box[2] - self.box[0], self.box[3] - self.box[1]))
 
     def predict(self, time: float) -> None:
-        dt = max(0.0, time - self.time)
+        dt = min(max(0.0, time - self.time), MAX_EXTRAPOLATION_S)
         # Damp velocity while unobserved so a lost face does not fly off the frame.
         damping = 1.0 if self.missing_since is None else 0.5
         self.box = self.box + self.velocity * dt * damping

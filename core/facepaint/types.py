@@ -122,6 +122,8 @@ class FrameResult:
 
     ``changed`` is False only when ``image`` holds exactly the input's pixels (hosts may then pass
     their original frame through untouched); anything a mode drew or concealed sets it.
+    ``hidden``: boxes concealed beyond ``faces`` (a face found only in a later frame, hidden where
+    it could have been): a host that holds faces for late frames must cover these too.
     """
 
     frame: Frame
@@ -129,3 +131,4 @@ class FrameResult:
     faces: list[Face]
     timings: dict[str, float] = field(default_factory=dict)
     changed: bool = False
+    hidden: list[np.ndarray] = field(default_factory=list)

@@ -23,6 +23,7 @@ class EngineClient:
         self.state = "connecting"  # connecting -> running | down
         self.error = ""
         self.slots = 0
+        self.lookback = 0  # frames the service holds back (from its "opened" reply)
         self.slot_bytes = 0
         self.memory: mmap.mmap | None = None
         self.results: dict[int, dict] = {}

@@ -304,7 +304,8 @@ class FacepaintFilter(EngineLink):
                 p[:] = out[offset:offset + p.size].reshape(p.shape)
                 offset += p.size
             del out
-            self.last_faces, self.last_faces_seq = result["faces"], shown
+            # Where it hid faces found late counts too: a late frame must cover those as well.
+            self.last_faces, self.last_faces_seq = result["faces"] + result.get("hidden", []), shown
             if self.mode() == "anonymize":
                 self.last_output = [p.copy() for p in planes]
             return
