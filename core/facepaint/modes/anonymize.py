@@ -83,6 +83,7 @@ FOREHEAD_REACH = 0.2  # how far above the mesh (x face height) the drawing may c
 # closed lids drawn from it were dark blobs. Emotion kept 73.4% -> 74.0% over both seed sets,
 # re-identified 3 -> 2 of 384; at 0.7: 73.2%, 4 of 384 (the recogniser matched two sleepy faces).
 LID_SMOOTH = 0.4
+OUTLINE_SIGMA = 0.7  # working pixels: the covered area's edge blurred this much before the cut (outline_cut)
 
 
 def _closure(landmarks: np.ndarray, contour: list[int]) -> float:
@@ -302,6 +303,16 @@ def match_sharpness(drawn: np.ndarray, source: np.ndarray, region: np.ndarray) -
     the original pass to the drawing: how sharp the camera sees it along each axis."""
     camera, own = edge_blur(source, region), edge_blur(drawn, region)
     return tuple(float(np.sqrt(max(c * c - o * o, 0.0))) for c, o in zip(camera, own))
+
+
+def outline_cut(outline: np.ndarray, scale: float) -> np.ndarray:
+    """The drawing's cut at the face's outline, anti-aliased at the frame's resolution: ``outline``
+    is the covered area blurred by OUTLINE_SIGMA at the working ``scale`` (0.5 on the outline), brought
+    to the frame; its ramp is steepened back to about a frame pixel. A hard cut made at the working
+    size and scaled up showed the working pixels as a staircase along a big face's cheek; made at
+    full size it was still a 1-pixel jagged seam."""
+    steep = np.sqrt(2 * np.pi) * OUTLINE_SIGMA / scale  # 1 / the blurred edge's slope per frame pixel
+    return np.clip((outline - 0.5) * steep + 0.5, 0.0, 1.0)
 
 
 def _composite(out: np.ndarray, drawn: np.ndarray, alpha: np.ndarray, window: tuple[slice, slice]) -> None:
@@ -632,12 +643,19 @@ class Anonymize(Mode):
         if max(blur_x, blur_y) > 0.3:
             drawn = cv2.GaussianBlur(drawn, (0, 0), sigmaX=max(blur_x, 1e-3), sigmaY=max(blur_y, 1e-3))
 
-        # Feather inside the mesh outline so the border blends with the surrounding skin.
+        # Feather inside the mesh outline so the border blends with the surrounding skin. The cut
+        # at the outline itself is made last, at the frame's resolution (``outline_cut``).
         feather = max(size / 16.0, 1.0)
-        alpha = cv2.GaussianBlur(cv2.erode(mask, np.ones((3, 3), np.uint8)), (0, 0), feather)
-        alpha = np.clip((alpha - 0.15) * 2.0, 0.0, 1.0) * mask
+        # Beyond the window nothing is covered (BORDER_CONSTANT): the window hugs the face's sides,
+        # and a blur reflected at its border saw the face continue there, so the cheeks had no
+        # feather at all, a hard cut.
+        eroded = cv2.erode(mask, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        alpha = cv2.GaussianBlur(eroded, (0, 0), feather, borderType=cv2.BORDER_CONSTANT)
+        alpha = np.clip((alpha - 0.15) * 2.0, 0.0, 1.0)
+        outline = cv2.GaussianBlur(mask, (0, 0), OUTLINE_SIGMA)
+        strip = None
         if len(rows):
-            drawn, alpha = self._forehead_to_hairline(drawn, alpha, source, covered, forehead_end, feather)
+            drawn, strip = self._forehead_to_hairline(drawn, source, covered, forehead_end, feather)
         if scale < 1.0:
             # Back to full resolution: each frame pixel fetches the small layer at exactly the
             # point it came from (a resize of the small box to the rounded frame box would stretch
@@ -648,17 +666,24 @@ class Anonymize(Mode):
             size_full = (X1 - X0, Y1 - Y0)
             drawn = cv2.warpAffine(drawn, to_small, size_full, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
                                    borderMode=cv2.BORDER_REPLICATE)
-            alpha = cv2.warpAffine(alpha, to_small, size_full, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            alpha, outline = (cv2.warpAffine(a, to_small, size_full, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                             borderMode=cv2.BORDER_CONSTANT, borderValue=0) for a in (alpha, outline))
+            if strip is not None:
+                strip = cv2.warpAffine(strip, to_small, size_full, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             ys, xs = slice(Y0, Y1), slice(X0, X1)
+        alpha *= outline_cut(outline, min(scale, 1.0))
+        if strip is not None:  # above the outline: the forehead continued to the hairline
+            alpha = np.maximum(alpha, strip)
         return drawn, alpha, (ys, xs)
 
     @staticmethod
-    def _forehead_to_hairline(drawn, alpha, source, covered, forehead_end, feather):
+    def _forehead_to_hairline(drawn, source, covered, forehead_end, feather):
         """The mesh stops partway up the forehead: above it a strip of the person's own skin showed
         as a band between the drawing and the hair. Continue the drawing's top edge upwards as
         smooth skin of its tone, fading out over FOREHEAD_REACH of the face height and wherever
-        the picture stops looking like the skin at the edge (hair, a hat, background)."""
+        the picture stops looking like the skin at the edge (hair, a hat, background). Returns
+        the drawing and that strip's alpha (None: no forehead edge)."""
         import cv2
 
         h, w = covered.shape
@@ -666,7 +691,7 @@ class Anonymize(Mode):
         top = np.where(has, covered.argmax(axis=0), h).astype(np.float32)  # first covered row per column
         forehead = has & (top <= forehead_end)
         if not forehead.any():
-            return drawn, alpha
+            return drawn, None
         reach = max(FOREHEAD_REACH * float(np.ptp(np.nonzero(covered.any(axis=1))[0])), 2.0)
         inside = np.clip(top + feather, 0, h - 1).astype(int)  # just below the feathered edge
         cols = np.arange(w)
@@ -685,8 +710,8 @@ class Anonymize(Mode):
         towards = np.clip(1.0 + over / feather, 0.0, 1.0)[..., None]
         colour = drawn.copy()
         colour[:end] += towards * (tone[None] - drawn[:end])
-        out_alpha = alpha.copy()
-        out_alpha[:end] = np.maximum(alpha[:end], strip)
+        out_alpha = np.zeros((h, w), np.float32)
+        out_alpha[:end] = strip
         return colour, out_alpha
 
     @staticmethod
