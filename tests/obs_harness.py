@@ -67,9 +67,7 @@ def run_obs(work: Path, clip: Path, seconds: int = 8, with_filter: bool = True, 
     records.mkdir(parents=True)
     _config(home, clip, records, fps, image)
     done = work / "done"
-    display = f":{90 + os.getpid() % 500}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    xvfb, display = _start_xvfb()
     env = dict(os.environ, HOME=str(home), DISPLAY=display, LIBGL_ALWAYS_SOFTWARE="1",
                FACEPAINT_EXE=str(Path(sys.executable).parent / "facepaint"),
                FACEPAINT_SOCKET=str(work / "facepaint.sock"), OBS_TEST_DONE=str(done),
@@ -80,16 +78,15 @@ def run_obs(work: Path, clip: Path, seconds: int = 8, with_filter: bool = True, 
     env.pop("QT_QPA_PLATFORM", None)
     obs = None
     try:
-        time.sleep(1.0)
         obs = subprocess.Popen(["obs", "--collection", "fp", "--profile", "fp", "--scene", "Scene",
                                 "--disable-shutdown-check", "--minimize-to-tray"], env=env, cwd=str(work),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while not done.exists():
             if obs.poll() is not None:
-                raise RuntimeError(f"OBS exited early with code {obs.returncode}")
+                raise RuntimeError(f"OBS exited early with code {obs.returncode}; log:\n{_log_tail(home)}")
             if time.monotonic() > deadline:
-                raise TimeoutError("OBS did not finish recording in time")
+                raise TimeoutError(f"OBS did not finish recording in {timeout:.0f} s; log:\n{_log_tail(home)}")
             time.sleep(0.5)
         time.sleep(1.0)
     finally:
@@ -104,10 +101,33 @@ def run_obs(work: Path, clip: Path, seconds: int = 8, with_filter: bool = True, 
         if (work / "facepaint.sock").exists():  # the service stops itself when idle; do not wait
             subprocess.run(["pkill", "-f", str(work / "facepaint.sock")], check=False)
     recordings = sorted(records.glob("*.mkv"))
-    logs = sorted((home / ".config" / "obs-studio" / "logs").glob("*.txt"))
     if not recordings:
-        raise RuntimeError("OBS wrote no recording; log:\n" + (logs[-1].read_text()[-3000:] if logs else "none"))
-    return recordings[-1], logs[-1].read_text(errors="replace") if logs else ""
+        raise RuntimeError(f"OBS wrote no recording; log:\n{_log_tail(home)}")
+    return recordings[-1], _log(home)
+
+
+def _start_xvfb() -> tuple[subprocess.Popen, str]:
+    """Xvfb on a display it picks itself (-displayfd): a fixed number can collide with another
+    server, or with the one this process just stopped, and OBS then has no screen."""
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write,))
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        number = pipe.readline().strip()  # written once the server accepts connections
+    if not number:
+        xvfb.kill()
+        raise RuntimeError(f"Xvfb did not start (exit code {xvfb.wait(10)})")
+    return xvfb, f":{number}"
+
+
+def _log(home: Path) -> str:
+    logs = sorted((home / ".config" / "obs-studio" / "logs").glob("*.txt"))
+    return logs[-1].read_text(errors="replace") if logs else ""
+
+
+def _log_tail(home: Path) -> str:
+    return _log(home)[-3000:] or "none"
 
 
 def lagged_percent(log: str) -> float | None:
