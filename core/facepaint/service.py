@@ -12,9 +12,10 @@ own thread; a client that disconnects frees its engine and its memory. Protocol:
     client -> {"op": "frame", "seq": S, "time": seconds}     the frame's planes are in input slot S % N
     service <- {"op": "result", "seq": S, "faces": [[x0, y0, x1, y1], ...], "hidden": [[...], ...],
                 "changed": bool, "ms": M}
-              ("hidden": boxes concealed beyond the faces, see FrameResult), the output planes (same layout) are in output slot S % N. Results come in order, L
-              frames after their frame (held back so that a face the detector finds late is
-              concealed in the frames before it too): the host shows frame S after a delay > L.
+              ("hidden": boxes concealed beyond the faces, see FrameResult); the output planes
+              (same layout) are in output slot S % N. Results come in order, L frames after their
+              frame (held back so that a face the detector finds late is concealed in the frames
+              before it too): the host shows frame S after a delay > L.
     client -> {"op": "status"}  ->  {"op": "status", "clients": C, "frames": F, "fps": R}
 
 Memory layout: N input slots of ``slot_bytes`` (the sum of linesize x rows over the planes), then N
