@@ -152,19 +152,17 @@ def test_drawing_on_the_render_thread_gives_the_same_frames(astronaut):
         np.testing.assert_array_equal(a, b)
 
 
-def test_after_a_gap_in_the_stream_the_face_is_found_where_it_is_now():
+def test_after_a_gap_in_the_stream_the_face_is_found_where_it_is_now(astronaut):
     """A host that skips frames (OBS with a service slower than the camera) can leave seconds
     between two frames. The face moved meanwhile: it is detected on the frame after the gap and
     reported there, not at its old box extrapolated by its speed (which flew off into the frame's
     border, and OBS then held that box over a raw face)."""
     from fractions import Fraction
 
-    from skimage import data
-
     from facepaint.detect import box_iou
 
     wide = np.full((400, 900, 3), 90, np.uint8)
-    face = data.astronaut()[20:220, 150:330]
+    face = astronaut[20:220, 150:330]
 
     def at(x):
         f = wide.copy()

@@ -666,13 +666,15 @@ class Anonymize(Mode):
             size_full = (X1 - X0, Y1 - Y0)
             drawn = cv2.warpAffine(drawn, to_small, size_full, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
                                    borderMode=cv2.BORDER_REPLICATE)
-            alpha, outline = (cv2.warpAffine(a, to_small, size_full, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                             borderMode=cv2.BORDER_CONSTANT, borderValue=0) for a in (alpha, outline))
-            if strip is not None:
-                strip = cv2.warpAffine(strip, to_small, size_full, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+            def coverage_to_frame(a):  # nothing is covered beyond the small layer
+                return cv2.warpAffine(a, to_small, size_full, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+            alpha, outline = coverage_to_frame(alpha), coverage_to_frame(outline)
+            strip = None if strip is None else coverage_to_frame(strip)
             ys, xs = slice(Y0, Y1), slice(X0, X1)
-        alpha *= outline_cut(outline, min(scale, 1.0))
+        alpha *= outline_cut(outline, scale)  # scale <= 1
         if strip is not None:  # above the outline: the forehead continued to the hairline
             alpha = np.maximum(alpha, strip)
         return drawn, alpha, (ys, xs)
