@@ -469,6 +469,30 @@ def test_an_iris_is_hidden_by_closed_lids():
     assert (out[y0:y1, x0:x1, 0] < 100).sum() == 0
 
 
+def test_a_shutting_eye_darkens_to_a_lash_line():
+    """Lids at a tenth of their opening: the slit that shows the picture's white darkens toward a
+    lash line (the picture has none: at most LASH_LEVEL of the lid's light), and a little past the
+    outline; an eye still half open and the other, open eye are left as they are."""
+    from facepaint.irises import LASH_LEVEL, LidShade
+
+    landmarks, picture = painted_eyes()
+    lids = LidShade(picture, landmarks)
+    white = np.full_like(picture, 230)  # every pixel the white, as a bright slit would be
+    x0, x1 = int(landmarks[33, 0]) + 3, int(landmarks[133, 0]) - 3
+    for share, darkest in ((0.9, 230 - 0.4 * (230 - LASH_LEVEL * 150)), (0.4, 230)):
+        moved = right_eye_closed(landmarks, share)
+        out = white.copy()
+        lids.draw(out, moved)
+        y = int(round((moved[159, 1] + moved[145, 1]) / 2))
+        slit = out[y - 1:y + 2, x0:x1, 0].astype(float)
+        assert np.median(slit) <= darkest, (share, np.median(slit))
+        assert (out[:, int(landmarks[263, 0]) - 5:] == 230).all()  # the left eye: open
+    shut = white.copy()
+    lids.draw(shut, right_eye_closed(landmarks, 0.9))
+    below = int(round(landmarks[145, 1])) + 1  # a pixel under the lower lid: shaded too
+    assert shut[below, (x0 + x1) // 2, 0] < 200
+
+
 def test_a_black_and_white_portrait_opens_a_grey_mouth(astronaut):
     """A black-and-white portrait (the Yale photos) keeps no colour when it opens its mouth: the
     drawn interior, its shadow and teeth, are grey like the rest (they were red)."""

@@ -30,6 +30,13 @@ LIDS = ((159, 145), (386, 374))  # each eye's upper and lower lid at the middle,
 _FLIP = np.array([1.0, -1.0, -1.0], np.float32)
 
 
+def eye_opening(points: np.ndarray, eye: int) -> float:
+    """How open eye ``eye`` (0, 1: EYES' order) is: its lids' gap at the middle over its width."""
+    (upper, lower), (_, outer, inner) = LIDS[eye], EYES[eye]
+    width = float(np.linalg.norm(points[outer, :2] - points[inner, :2]))
+    return float(np.linalg.norm(points[upper, :2] - points[lower, :2])) / max(width, 1e-6)
+
+
 def _eye_axes(points: np.ndarray, outer: int, inner: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Origin (the corners' midpoint), along and across axes, each one eye width long (x, y)."""
     a, b = points[outer, :2], points[inner, :2]

@@ -24,7 +24,7 @@ import numpy as np
 from .draw import LEFT_EYE, RIGHT_EYE
 from .mesh import similarity_fit
 from .render import affine_per_pixel, rasterize, triangle_affine
-from .retarget import LIDS
+from .retarget import eye_opening
 
 RINGS = ((1.35, 1.0), (2.0, 0.5))  # (radius in face-outline units, share of the head's motion)
 SUPERSAMPLE = 3  # samples per pixel, across and down, around the eyes (LandmarkWarp._supersampled)
@@ -177,15 +177,11 @@ class LandmarkWarp:
             return self.source
         source = self.source.copy()
         start = self._first_copy
-        for (contour, _), (upper, lower), points in zip(EYE_OPENINGS, LIDS, self._eye_copies):
+        for eye, ((contour, _), points) in enumerate(zip(EYE_OPENINGS, self._eye_copies)):
             copies = slice(start, start + len(points))
             start += len(points)
             outer, inner = contour[0], contour[8]
-
-            def opening(p):
-                return float(np.linalg.norm(p[upper] - p[lower])) / max(float(np.linalg.norm(p[outer] - p[inner])), 1e-6)
-
-            share = float(np.clip(opening(targets) / max(opening(self.source), 1e-6), 0.0, 1.0))
+            share = float(np.clip(eye_opening(targets, eye) / max(eye_opening(self.source, eye), 1e-6), 0.0, 1.0))
             if share >= 1.0:
                 continue
             origin = (self.source[outer] + self.source[inner]) / 2

@@ -12,7 +12,8 @@ Per driving frame:
    with its irises lifted out, and ``irises.IrisSprites`` pastes each iris, whole, where the gaze
    puts it, cut off by the lids (warped along, an iris smeared into the white it left);
 4. what the portrait never showed is drawn: the mouth interior (dark, teeth) where the lips part
-   wider than in the picture. Closing eyes need nothing: the lids are stretched over them.
+   wider than in the picture; a shutting eye's slit darkens to a lash line (``irises.LidShade``),
+   the warp having stretched the lid over the rest.
 
 The output is the portrait's canvas (``size``, ``crop``), not the driving frame.
 """
@@ -24,7 +25,7 @@ import numpy as np
 from ..draw import FACE_OVAL, LEFT_BROW, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_BROW, RIGHT_EYE
 from ..errors import FacepaintError
 from ..features import ENAMEL, LUMA, bared_teeth, draw_mouth_interior, polygon_mask
-from ..irises import IrisSprites
+from ..irises import IrisSprites, LidShade
 from ..retarget import Retargeter
 from ..types import Face, Frame
 from ..warp import LandmarkWarp
@@ -109,6 +110,7 @@ class Animate(Mode):
         self.retarget = Retargeter(face.landmarks, expression=expression, motion=motion, gaze=gaze)
         self.warp = LandmarkWarp(face.landmarks, self.canvas.shape[:2])
         self.irises = IrisSprites(self.canvas, face.landmarks)
+        self.lids = LidShade(self.canvas, face.landmarks)
         self.neutral_frame = neutral_frame
         self.driver_track: int | None = None
         self._last = face.landmarks
@@ -172,6 +174,7 @@ class Animate(Mode):
         """The portrait with its landmarks moved to ``target``."""
         out = self.warp(self.irises.clean, target)
         self.irises.draw(out, target)
+        self.lids.draw(out, target)
         points = target[:, :2]
         # The lips part wider than the picture shows: what lies behind is drawn, never stretched lip.
         # A narrow gap is only shadow; from TEETH_FROM of the face height, teeth too (features.py).
