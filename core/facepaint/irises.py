@@ -242,13 +242,13 @@ class LidShade:
             upper = points[contour[8:]]  # inner corner, along the upper lid, to the outer corner
             steps = np.linspace(0, 1, 8)[1:-1, None]
             samples = np.concatenate([a + steps * (b - a) for a, b in zip(upper[:-1], upper[1:])])
-            colours = np.array([_sample(image, p) for p in samples])
+            colours = _sample(image, samples)
             luma = colours @ LUMA
             dark = colours[luma <= np.percentile(luma, 33)].mean(0)
             # A painting's lid often shows no lashes (the Pearl Earring's are pink skin): at most
             # LASH_LEVEL of the lid skin's light (half the eye's height above the lid).
             up = points[contour[12]] - points[contour[4]]  # lower to upper lid, at the middle
-            skin = np.array([_sample(image, p + 0.5 * up) for p in samples]) @ LUMA
+            skin = _sample(image, samples + 0.5 * up) @ LUMA
             dark *= min(1.0, LASH_LEVEL * float(np.median(skin)) / max(float(dark @ LUMA), 1.0))
             self.own.append(eye_opening(points, eye))
             self.lashes.append(dark)
@@ -279,7 +279,9 @@ class LidShade:
             out[ys, xs] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
 
-def _sample(image: np.ndarray, point: np.ndarray) -> np.ndarray:
+def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, 3) colours of ``image`` at ``points`` (N, 2: x, y), bilinear, edges replicated."""
     import cv2
 
-    return cv2.getRectSubPix(image, (1, 1), (float(point[0]), float(point[1])))[0, 0]
+    where = points.astype(np.float32).reshape(1, -1, 2)
+    return cv2.remap(image, where[..., 0], where[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
