@@ -148,6 +148,25 @@ def test_a_dropped_jaw_shows_a_dark_mouth_a_smile_its_teeth():
     assert bared_teeth({"mouthUpperUpLeft": 0.125, "mouthUpperUpRight": 0.125}) == pytest.approx(0.5)
 
 
+def test_lips_barely_apart_show_an_even_slit():
+    """Lips a pixel or two apart, the slit stepping between one row and two (the inner lips'
+    outline drawn at a small size): the teeth are spread evenly along it, nothing in it much darker
+    than the lips. Where it stepped to two rows, the upper teeth filled one row and the lower row
+    stayed dark: a slit spotted with dark."""
+    from facepaint.draw import LIPS_INNER
+    from facepaint.features import LOWER_INNER_LIP, UPPER_INNER_LIP, draw_mouth_interior, polygon_mask
+
+    points = np.zeros((478, 2), np.float32)
+    x = np.linspace(40, 120, 11)
+    points[UPPER_INNER_LIP] = np.stack([x, np.full(11, 99.6)], 1)
+    points[LOWER_INNER_LIP] = np.stack([x, 100.4 + 0.8 * np.sin(np.linspace(0, 6 * np.pi, 11)) ** 2], 1)
+    drawn = np.full((200, 160, 3), 150.0, np.float32)
+    draw_mouth_interior(drawn, points, 1.0, drawn.shape[:2], bared=1.0)
+    inside = polygon_mask(points[LIPS_INNER], (200, 160)) > 0.99
+    light = drawn.mean(axis=2)[inside]
+    assert inside.sum() > 40 and light.min() > 0.65 * 150, light.min()  # spotted: 67
+
+
 def test_closed_eyes_are_lids_of_skin_with_a_lash_line(monkeypatch):
     """A sleeping face: its closed lids are drawn lighter than the face model's dark, averaged eye
     region (they were dark blobs), and a fully closed eye gets a dark line where its lashes meet."""

@@ -148,7 +148,19 @@ def draw_mouth_interior(drawn: np.ndarray, points: np.ndarray, light_level: floa
         half = max(width / 2.0, 1.0)
         shade = shade * (1 - corner_shade * np.clip(np.abs(columns - centre_x) / half, 0, 1) ** 2)
     teeth_colour = enamel * shade[..., None]
-    teeth = np.clip(teeth, 0, 1)[..., None]
+    teeth = np.clip(teeth, 0, 1)
+    # Lips barely apart (the inner lips' outline a broken line of pixels at a small size): where the
+    # slit steps from one row to two, the upper teeth filled one row and the other stayed dark, a
+    # grey slit spotted with dark. There each column's share of teeth is evened out along the slit.
+    thin = has & (bottom - top < 1.5)
+    if thin.any():
+        rows_in = np.maximum(inside.sum(axis=0), 1)
+        share = (teeth * inside).sum(axis=0) / rows_in
+        weight = thin.astype(np.float32)[None]
+        even = (cv2.GaussianBlur((share * weight), (0, 0), sigmaX=1.5, sigmaY=0.1)
+                / np.maximum(cv2.GaussianBlur(weight, (0, 0), sigmaX=1.5, sigmaY=0.1), 1e-6))[0]
+        teeth = np.where(inside & thin[None], even[None], teeth)
+    teeth = teeth[..., None]
     layer = layer * (1 - teeth) + teeth_colour * teeth
     soft = cv2.GaussianBlur(mouth, (0, 0), 0.7)[..., None]
     target = drawn[ys, xs]
