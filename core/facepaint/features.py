@@ -108,7 +108,8 @@ def bared_teeth(blendshapes: dict | None) -> float:
 
 
 def draw_mouth_interior(drawn: np.ndarray, points: np.ndarray, light_level: float, shape: tuple[int, int],
-                        enamel: np.ndarray | None = None, corner_shade: float = 0.0, bared: float = 1.0) -> None:
+                        enamel: np.ndarray | None = None, corner_shade: float = 0.0, bared: float = 1.0,
+                        even_slit: bool = True) -> None:
     """An open mouth: upper teeth hanging from the upper lip's curve, dark interior, lower teeth.
 
     ``enamel``: the teeth's colour before ``light_level`` (default: a natural ivory); ``corner_shade``:
@@ -116,7 +117,8 @@ def draw_mouth_interior(drawn: np.ndarray, points: np.ndarray, light_level: floa
     ``bared``: 1 where the lips draw back off the teeth (a smile, a snarl), 0 where they hang
     relaxed over them (a jaw dropped in surprise, speech): then only the teeth's edges show and
     the mouth is mostly dark (dimmer teeth there too made a talking face's look change more from
-    frame to frame: identity spread on d12 0.38 -> 0.40)."""
+    frame to frame: identity spread on d12 0.38 -> 0.40). ``even_slit``: teeth spread evenly along
+    lips barely apart (see below)."""
     import cv2
 
     opening = opening_mask(points, LIPS_INNER, shape, min_area=3)
@@ -153,7 +155,7 @@ def draw_mouth_interior(drawn: np.ndarray, points: np.ndarray, light_level: floa
     # slit steps from one row to two, the upper teeth filled one row and the other stayed dark, a
     # grey slit spotted with dark. There each column's share of teeth is evened out along the slit.
     thin = has & (bottom - top < 1.5)
-    if thin.any():
+    if even_slit and thin.any():
         rows_in = np.maximum(inside.sum(axis=0), 1)
         share = (teeth * inside).sum(axis=0) / rows_in
         weight = thin.astype(np.float32)[None]

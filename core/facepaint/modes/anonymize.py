@@ -606,8 +606,10 @@ class Anonymize(Mode):
         sclera = SCLERA * (PLAIN_SCLERA_SHADE if self.painter is None else 1.0)
         for contour, iris_centre in ((RIGHT_EYE, RIGHT_IRIS), (LEFT_EYE, LEFT_IRIS)):
             self._draw_eye(drawn, points, contour, iris_centre, identity, light_level, shape, sclera)
+        # Painted, slits stay as they were: evened, the judge re-identified 4 of 384 painted faces
+        # instead of 1 (--style starry-night; emotion kept 64.3% -> 66.4%).
         draw_mouth_interior(drawn, points, teeth_level, shape, corner_shade=TEETH_CORNER_SHADE,
-                            bared=bared_teeth(face.blendshapes))
+                            bared=bared_teeth(face.blendshapes), even_slit=self.painter is None)
 
         # A grey picture gets grey eyes and teeth: the drawn parts keep only as much colour as the
         # scene's skin has (the light field is the scene's own colour).
