@@ -36,9 +36,11 @@ def window(points: np.ndarray, indices: list[int], shape: tuple[int, int],
     return slice(y0, y1), slice(x0, x1), points - np.array([x0, y0], np.float32)
 
 
-def opening_mask(points: np.ndarray, contour: list[int], shape: tuple[int, int], min_area: float):
-    """Window and soft mask of an eye or mouth opening; None when it is closed (area < min_area)."""
-    win = window(points, contour, shape, pad=2)
+def opening_mask(points: np.ndarray, contour: list[int], shape: tuple[int, int], min_area: float,
+                 pad: float = 2):
+    """Window (``pad`` px around the opening) and soft mask of an eye or mouth opening; None when
+    it is closed (area < min_area)."""
+    win = window(points, contour, shape, pad=pad)
     if win is None:
         return None
     ys, xs, local = win

@@ -26,9 +26,9 @@ from typing import NamedTuple
 import numpy as np
 
 from .draw import LEFT_EYE, RIGHT_EYE
-from .features import LUMA, opening_mask, polygon_mask, window
+from .features import LUMA, opening_mask, polygon_mask
 from .mesh import similarity_fit
-from .retarget import EYES as IRIS_AND_CORNERS, eye_opening, stable_points
+from .retarget import EYES as IRIS_AND_CORNERS, LIDS, eye_opening, stable_points
 
 # (opening contour, iris centre, iris ring: the next four points, outer corner, inner corner)
 EYES = tuple((contour, centre, tuple(range(centre + 1, centre + 5)), outer, inner)
@@ -247,7 +247,8 @@ class LidShade:
             dark = colours[luma <= np.percentile(luma, 33)].mean(0)
             # A painting's lid often shows no lashes (the Pearl Earring's are pink skin): at most
             # LASH_LEVEL of the lid skin's light (half the eye's height above the lid).
-            up = points[contour[12]] - points[contour[4]]  # lower to upper lid, at the middle
+            upper_lid, lower_lid = LIDS[eye]
+            up = points[upper_lid] - points[lower_lid]  # lower to upper lid, at the middle
             skin = _sample(image, samples + 0.5 * up) @ LUMA
             dark *= min(1.0, LASH_LEVEL * float(np.median(skin)) / max(float(dark @ LUMA), 1.0))
             self.own.append(eye_opening(points, eye))
@@ -258,20 +259,19 @@ class LidShade:
         import cv2
 
         points = landmarks[:, :2].astype(np.float32)
-        for eye, (contour, *_) in enumerate(EYES[:len(self.own)]):
+        for eye, (contour, _, _, outer, inner) in enumerate(EYES[:len(self.own)]):
             share = eye_opening(points, eye) / max(self.own[eye], 1e-6)
             amount = SHADE_MOST * float(np.clip((SHADE_FROM - share) / SHADE_FROM, 0.0, 1.0))
             if amount <= 0:
                 continue
             # Past the outline by a fifth of the eye's own height, softly: MediaPipe's outline
             # often lies inside a painted eye, and the white it leaves out stayed under a shut lid.
-            width = float(np.linalg.norm(points[contour[0]] - points[contour[8]]))
+            width = float(np.linalg.norm(points[outer] - points[inner]))
             reach = max(1, int(round(LASH_REACH * self.own[eye] * width)))
-            found = window(points, contour, out.shape[:2], pad=reach + 3)
+            found = opening_mask(points, contour, out.shape[:2], min_area=0.0, pad=reach + 3)
             if found is None:
                 continue
-            ys, xs, local = found
-            opening = polygon_mask(local[contour], (ys.stop - ys.start, xs.stop - xs.start))
+            ys, xs, _, _, opening = found
             mask = cv2.dilate(opening, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
             mask = cv2.GaussianBlur(mask, (0, 0), 0.7)
             region = out[ys, xs].astype(np.float32)
