@@ -148,6 +148,26 @@ def test_a_dropped_jaw_shows_a_dark_mouth_a_smile_its_teeth():
     assert bared_teeth({"mouthUpperUpLeft": 0.125, "mouthUpperUpRight": 0.125}) == pytest.approx(0.5)
 
 
+def test_a_jaw_dropped_wide_with_relaxed_lips_shows_no_teeth():
+    """A mouth as tall as it is wide (surprise, a yawn): relaxed lips cover the teeth, the mouth is a
+    dark hole; the rim of teeth left at its top and bottom read as a snarl. Drawn back (a laugh),
+    the same mouth shows its upper teeth."""
+    from facepaint.features import LOWER_INNER_LIP, UPPER_INNER_LIP, draw_mouth_interior
+
+    def mouth(bared):
+        points = np.zeros((478, 2), np.float32)
+        t = np.linspace(np.pi, 0, 11)
+        points[UPPER_INNER_LIP] = np.stack([80 + 30 * np.cos(t), 100 - 24 * np.sin(t)], 1)
+        points[LOWER_INNER_LIP] = np.stack([80 + 30 * np.cos(t), 100 + 24 * np.sin(t)], 1)
+        drawn = np.full((200, 160, 3), 150.0, np.float32)
+        draw_mouth_interior(drawn, points, 1.0, drawn.shape[:2], bared=bared)
+        return drawn.mean(axis=2)[78:122, 65:95]  # top to bottom of the opening, around its middle
+
+    relaxed, laugh = mouth(0.0), mouth(1.0)
+    assert relaxed.max() <= 151, relaxed.max()  # nothing lighter than the lips (with rims of teeth: ~190)
+    assert (laugh[:8] > 170).mean() > 0.5
+
+
 def test_lips_barely_apart_show_an_even_slit():
     """Lips a pixel or two apart, the slit stepping between one row and two (the inner lips'
     outline drawn at a small size): the teeth are spread evenly along it, nothing in it much darker
