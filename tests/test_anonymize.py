@@ -124,21 +124,28 @@ def test_the_lips_meet_in_a_dark_line_that_follows_the_mouth():
     assert smile[88, 40] < 180 * 0.75 and flat[88, 40] > 170  # the smile's corners went up
 
 
+def _oval_mouth(half_width: float, half_height: float, bared: float) -> np.ndarray:
+    """Grey levels of a 160 x 200 skin (150) with an oval mouth centred at (80, 100) drawn in."""
+    from facepaint.features import LOWER_INNER_LIP, UPPER_INNER_LIP, draw_mouth_interior
+
+    points = np.zeros((478, 2), np.float32)
+    t = np.linspace(np.pi, 0, 11)
+    points[UPPER_INNER_LIP] = np.stack([80 + half_width * np.cos(t), 100 - half_height * np.sin(t)], 1)
+    points[LOWER_INNER_LIP] = np.stack([80 + half_width * np.cos(t), 100 + half_height * np.sin(t)], 1)
+    drawn = np.full((200, 160, 3), 150.0, np.float32)
+    draw_mouth_interior(drawn, points, 1.0, drawn.shape[:2], bared=bared)
+    return drawn.mean(axis=2)
+
+
 def test_a_dropped_jaw_shows_a_dark_mouth_a_smile_its_teeth():
     """An open mouth (an oval 80 x 40 px): with the lips drawn back (a smile) the upper teeth fill
     its top quarter; with the lips relaxed over them (surprise, speech) only their edges show and
     the mouth is mostly dark. Full teeth in every open mouth turned surprised faces' dark mouths
     into a white bar that the emotion model read as angry. ``bared_teeth`` reads the blendshapes."""
-    from facepaint.features import LOWER_INNER_LIP, UPPER_INNER_LIP, bared_teeth, draw_mouth_interior
+    from facepaint.features import bared_teeth
 
     def mouth(bared):
-        points = np.zeros((478, 2), np.float32)
-        t = np.linspace(np.pi, 0, 11)
-        points[UPPER_INNER_LIP] = np.stack([80 + 40 * np.cos(t), 100 - 20 * np.sin(t)], 1)
-        points[LOWER_INNER_LIP] = np.stack([80 + 40 * np.cos(t), 100 + 20 * np.sin(t)], 1)
-        drawn = np.full((200, 160, 3), 150.0, np.float32)
-        draw_mouth_interior(drawn, points, 1.0, drawn.shape[:2], bared=bared)
-        return drawn.mean(axis=2)[84:116, 65:95]  # inside the opening, around its middle
+        return _oval_mouth(40, 20, bared)[84:116, 65:95]  # inside the opening, around its middle
 
     smile, relaxed = mouth(1.0), mouth(0.0)
     assert (smile[:8] > 170).mean() > 0.8  # the top quarter: teeth
@@ -149,19 +156,12 @@ def test_a_dropped_jaw_shows_a_dark_mouth_a_smile_its_teeth():
 
 
 def test_a_jaw_dropped_wide_with_relaxed_lips_shows_no_teeth():
-    """A mouth as tall as it is wide (surprise, a yawn): relaxed lips cover the teeth, the mouth is a
-    dark hole; the rim of teeth left at its top and bottom read as a snarl. Drawn back (a laugh),
-    the same mouth shows its upper teeth."""
-    from facepaint.features import LOWER_INNER_LIP, UPPER_INNER_LIP, draw_mouth_interior
+    """A mouth 60 x 48 px, 0.8 as tall as wide (surprise, a yawn): relaxed lips cover the teeth, the
+    mouth is a dark hole; the rim of teeth left at its top and bottom read as a snarl. Drawn back
+    (a laugh), the same mouth shows its upper teeth."""
 
     def mouth(bared):
-        points = np.zeros((478, 2), np.float32)
-        t = np.linspace(np.pi, 0, 11)
-        points[UPPER_INNER_LIP] = np.stack([80 + 30 * np.cos(t), 100 - 24 * np.sin(t)], 1)
-        points[LOWER_INNER_LIP] = np.stack([80 + 30 * np.cos(t), 100 + 24 * np.sin(t)], 1)
-        drawn = np.full((200, 160, 3), 150.0, np.float32)
-        draw_mouth_interior(drawn, points, 1.0, drawn.shape[:2], bared=bared)
-        return drawn.mean(axis=2)[78:122, 65:95]  # top to bottom of the opening, around its middle
+        return _oval_mouth(30, 24, bared)[78:122, 65:95]  # top to bottom of the opening, around its middle
 
     relaxed, laugh = mouth(0.0), mouth(1.0)
     assert relaxed.max() <= 151, relaxed.max()  # nothing lighter than the lips (with rims of teeth: ~190)
